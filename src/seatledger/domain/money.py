@@ -1,0 +1,251 @@
+"""Money: an exact decimal amount in one ISO 4217 currency.
+
+Amounts stay exact while they are computed (``Decimal`` or ``Fraction``) and are *settled*, i.e.
+quantized to the currency's minor unit with an explicit rounding mode, once per invoice line. Nothing
+here reads the ambient ``decimal`` context: every rounding names its mode.
+
+Example: EUR 99 for half a period is ``Money.settle_exact(Fraction(99, 2), "EUR", Rounding.HALF_UP)``
+== ``Money.of("49.50", "EUR")``.
+"""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Self
+
+from seatledger.domain.errors import InvalidInput
+
+# ISO 4217 minor units of the active currencies (exponent: 10**-n). Currencies absent from this
+# table are refused rather than guessed, so a typo never bills in a currency with the wrong cents.
+_ZERO = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
+_THREE = "BHD IQD JOD KWD LYD OMR TND".split()
+_FOUR = "CLF UYW".split()
+_TWO = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BRL BSD BTN BWP BYN BZD "
+    "CAD CDF CHF CNY COP CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD "
+    "GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD "
+    "MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP "
+    "PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS "
+    "TMT TOP TRY TTD TWD TZS UAH USD UYU UZS VES WST XCD YER ZAR ZMW ZWG"
+).split()
+MINOR_UNITS: dict[str, int] = (
+    dict.fromkeys(_TWO, 2)
+    | dict.fromkeys(_ZERO, 0)
+    | dict.fromkeys(_THREE, 3)
+    | dict.fromkeys(_FOUR, 4)
+)
+
+
+class Rounding(StrEnum):
+    """How an exact amount becomes a settled one, at the currency's minor unit."""
+
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+    UP = "up"
+    DOWN = "down"
+
+    @property
+    def decimal_mode(self) -> str:
+        return _DECIMAL_MODES[self]
+
+
+_DECIMAL_MODES = {
+    Rounding.HALF_UP: decimal.ROUND_HALF_UP,
+    Rounding.HALF_EVEN: decimal.ROUND_HALF_EVEN,
+    Rounding.UP: decimal.ROUND_UP,
+    Rounding.DOWN: decimal.ROUND_DOWN,
+}
+
+# Wide enough that no amount a billing system meets is rounded by the context itself.
+_EXACT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.Inexact])
+
+
+def minor_unit(currency: str) -> int:
+    """The number of decimals of ``currency``'s minor unit (EUR 2, JPY 0, KWD 3)."""
+    try:
+        return MINOR_UNITS[currency]
+    except KeyError:
+        raise InvalidInput(
+            "currency", f"must be an ISO 4217 code such as EUR or USD, got {currency!r}"
+        ) from None
+
+
+def _exponent(currency: str) -> Decimal:
+    return Decimal(1).scaleb(-minor_unit(currency))
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An exact ``Decimal`` amount and its ISO 4217 currency.
+
+    Building one from a float is a ``TypeError`` (floats cannot hold cents exactly); arithmetic and
+    comparison across currencies raise ``ValueError``.
+    """
+
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.amount, Decimal):
+            raise TypeError(f"Money needs a Decimal amount, got {type(self.amount).__name__}")
+        if not self.amount.is_finite():
+            raise InvalidInput("amount", f"must be a finite number, got {self.amount}")
+        minor_unit(self.currency)
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str) -> Self:
+        """Money from a decimal string, an int or a Decimal: ``Money.of("99.00", "EUR")``."""
+        if isinstance(amount, bool) or not isinstance(amount, str | int | Decimal):
+            raise TypeError(
+                f"Money needs a str, int or Decimal amount, got {type(amount).__name__}"
+            )
+        try:
+            return cls(Decimal(amount), currency)
+        except decimal.InvalidOperation:
+            raise InvalidInput("amount", f"must be a decimal number, got {amount!r}") from None
+
+    @classmethod
+    def zero(cls, currency: str) -> Self:
+        return cls(Decimal(0), currency)
+
+    @classmethod
+    def from_minor(cls, minor: int, currency: str) -> Money:
+        """Money from integer minor units, the stored form: ``from_minor(4950, "EUR")`` is 49.50."""
+        return cls(Decimal(minor).scaleb(-minor_unit(currency)), currency).settle(Rounding.HALF_UP)
+
+    @classmethod
+    def settle_exact(
+        cls, value: Fraction | Decimal | int, currency: str, rounding: Rounding
+    ) -> Money:
+        """Settle an exact value (a ``Fraction`` from proration) to the currency's minor unit.
+
+        This is the one place where exact amounts are rounded: once, per invoice line.
+        ``settle_exact(Fraction(1, 3), "EUR", Rounding.HALF_UP)`` is EUR 0.33.
+        """
+        if isinstance(value, Fraction):
+            scale = 10 ** minor_unit(currency)
+            return cls.from_minor(_round_fraction(value * scale, rounding), currency)
+        return cls(Decimal(value), currency).settle(rounding)
+
+    def settle(self, rounding: Rounding) -> Money:
+        """This amount quantized to the currency's minor unit with ``rounding``."""
+        return Money(
+            self.amount.quantize(_exponent(self.currency), rounding=rounding.decimal_mode),
+            self.currency,
+        )
+
+    @property
+    def is_settled(self) -> bool:
+        return self.amount == self.amount.quantize(_exponent(self.currency))
+
+    @property
+    def minor_units(self) -> int:
+        """The amount in integer minor units; only a settled amount has one."""
+        if not self.is_settled:
+            raise ValueError(f"{self} is not settled to {self.currency}'s minor unit")
+        return int(self.amount.scaleb(minor_unit(self.currency)))
+
+    def as_fraction(self) -> Fraction:
+        return Fraction(self.amount)
+
+    def _same(self, other: Money) -> None:
+        if not isinstance(other, Money):
+            raise TypeError(f"cannot combine Money with {type(other).__name__}")
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(_EXACT.add(self.amount, other.amount), self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(_EXACT.subtract(self.amount, other.amount), self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __mul__(self, factor: int | Decimal) -> Money:
+        if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
+            raise TypeError(
+                f"Money can be multiplied by int or Decimal, not {type(factor).__name__}"
+            )
+        return Money(_EXACT.multiply(self.amount, Decimal(factor)), self.currency)
+
+    __rmul__ = __mul__
+
+    def __lt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount < other.amount
+
+    def __le__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount <= other.amount
+
+    def __gt__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount > other.amount
+
+    def __ge__(self, other: Money) -> bool:
+        self._same(other)
+        return self.amount >= other.amount
+
+    @property
+    def is_zero(self) -> bool:
+        return self.amount == 0
+
+    @property
+    def is_negative(self) -> bool:
+        return self.amount < 0
+
+    def format(self) -> str:
+        """The amount as a string with exactly the currency's minor digits: ``"49.50"``."""
+        return str(self.settle(Rounding.HALF_EVEN).amount) if self.is_settled else str(self.amount)
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.format()}"
+
+    def allocate(self, weights: list[int]) -> list[Money]:
+        """Split this settled amount in proportion to ``weights`` without losing a minor unit.
+
+        Each part gets the floor of its share; the leftover minor units go one each to the parts
+        with the largest remainders (ties to the earliest), so the parts always add up exactly.
+        ``Money.of("100.00", "EUR").allocate([1, 1, 1])`` is 33.34, 33.33, 33.33.
+        """
+        if not weights or any(w < 0 for w in weights) or sum(weights) == 0:
+            raise ValueError("allocate needs non-negative weights with a positive sum")
+        total = self.minor_units
+        whole = sum(weights)
+        sign = -1 if total < 0 else 1
+        magnitude = abs(total)
+        shares = [divmod(magnitude * w, whole) for w in weights]
+        parts = [q for q, _ in shares]
+        leftover = magnitude - sum(parts)
+        by_remainder = sorted(range(len(weights)), key=lambda i: (-shares[i][1], i))
+        for i in by_remainder[:leftover]:
+            parts[i] += 1
+        return [Money.from_minor(sign * p, self.currency) for p in parts]
+
+
+def _round_fraction(value: Fraction, rounding: Rounding) -> int:
+    """Round an exact fraction to an integer with ``rounding`` (half cases decided exactly)."""
+    floor = value.numerator // value.denominator
+    remainder = value - floor
+    if remainder == 0:
+        return floor
+    if rounding is Rounding.DOWN:
+        return floor if value > 0 else floor + 1
+    if rounding is Rounding.UP:
+        return floor + 1 if value > 0 else floor
+    half = Fraction(1, 2)
+    if remainder > half:
+        return floor + 1
+    if remainder < half:
+        return floor
+    if rounding is Rounding.HALF_UP:  # half away from zero, as ROUND_HALF_UP does
+        return floor + 1 if value > 0 else floor
+    return floor if floor % 2 == 0 else floor + 1
