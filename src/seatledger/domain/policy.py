@@ -100,6 +100,7 @@ class Policy:
     batch_atomic: bool = True
     seat_managers: tuple[str, ...] = ("owner",)
     member_managers: tuple[str, ...] = ("owner", "admin")
+    owner_role: str = "owner"  # the role `subscribe` gives the creator; transfer_ownership moves it
     required_roles: tuple[str, ...] = ()
     expiring_roles: Mapping[str, timedelta] = field(default_factory=dict)
     addons: Mapping[str, Addon] = field(default_factory=dict)
@@ -242,6 +243,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         batch_atomic=_bool(data, "batch_atomic", True),
         seat_managers=_roles(data, "seat_managers", ("owner",), known_roles),
         member_managers=_roles(data, "member_managers", ("owner", "admin"), known_roles),
+        owner_role=_owner_role(data, billable),
         required_roles=_roles(data, "required_roles", (), known_roles),
         expiring_roles=_expiring_roles(data, known_roles),
         addons=_addons(data, currency),
@@ -289,6 +291,7 @@ def policy_to_mapping(policy: Policy) -> dict[str, Any]:
         "batch_atomic": policy.batch_atomic,
         "seat_managers": list(policy.seat_managers),
         "member_managers": list(policy.member_managers),
+        "owner_role": policy.owner_role,
         "required_roles": list(policy.required_roles),
         "expiring_roles": {r: format_duration(d) for r, d in policy.expiring_roles.items()},
         "addons": {
@@ -347,6 +350,13 @@ def _roles(
     if len(set(value)) != len(value):
         raise InvalidInput(key, "lists a role twice")
     return tuple(value)
+
+
+def _owner_role(data: Mapping[str, Any], billable: tuple[str, ...]) -> str:
+    value = data.get("owner_role", "owner")
+    if value not in billable:
+        raise InvalidInput("owner_role", f"must be one of the billable roles, got {value!r}")
+    return str(value)
 
 
 def _interval(data: Mapping[str, Any]) -> Interval:
