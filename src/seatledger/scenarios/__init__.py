@@ -1,0 +1,1 @@
+"""Scenario files: timelines of seat and billing events with expectations (SCENARIOS.md)."""
