@@ -16,6 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from seatledger.domain.errors import InvalidInput
+from seatledger.domain.policy import Policy
 
 
 class MemberStatus(StrEnum):
@@ -111,3 +112,79 @@ def normalize_email(text: str) -> str:
             "email", f"must be an e-mail address such as ana@example.com, got {text!r}"
         )
     return email
+
+
+def status_counts(status: MemberStatus, policy: Policy) -> bool:
+    """Whether a member with ``status`` may occupy a seat under ``policy``: active always, pending
+    only when ``count_pending_invites``, deactivated only when ``count_deactivated``."""
+    if status is MemberStatus.PENDING:
+        return policy.count_pending_invites
+    if status is MemberStatus.DEACTIVATED:
+        return policy.count_deactivated
+    return True
+
+
+def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]:
+    """The e-mails that occupy a seat at instant ``at`` (aware UTC).
+
+    A member occupies a seat when their status counts (``status_counts``) and they hold at least one
+    live billable grant. Grants are half-open in time: a grant with ``expires_at`` counts strictly
+    before that instant and no longer at it. The result is a set of persons, so one person counts
+    once across every role, scope and workspace of the roster (the bundle rule).
+
+    Example (upcoach): ana is Admin of the organization and Program Facilitator in programs p1 and
+    p2; bob is only a Participant. ``seat_holders`` is ``{"ana@x.test"}``: one seat, not three.
+    """
+    return frozenset(
+        member.email
+        for member in roster.members
+        if status_counts(member.status, policy)
+        and any(policy.is_billable(g.role) and g.live_at(at) for g in member.grants)
+    )
+
+
+def free_role_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]:
+    """The e-mails counted against the free allowance at instant ``at`` (aware UTC).
+
+    A person counts when a membership with a counted status holds a live grant of the allowance's
+    role (half-open, as in ``seat_holders``) and the person holds no seat: an Admin who is also a
+    Viewer somewhere already pays for a seat and takes no free place. Empty when the policy has no
+    free allowance.
+
+    Example (Plaky, 5 viewers per paid seat): ana is Admin, bob is Viewer, cleo is Admin and
+    Viewer. ``free_role_holders`` is ``{"bob@x.test"}``.
+    """
+    allowance = policy.free_allowance
+    if allowance is None:
+        return frozenset()
+    seated = seat_holders(roster, policy, at)
+    return frozenset(
+        member.email
+        for member in roster.members
+        if member.email not in seated
+        and status_counts(member.status, policy)
+        and any(g.role == allowance.role and g.live_at(at) for g in member.grants)
+    )
+
+
+def seat_usage(roster: Roster, policy: Policy, seats_total: int, at: datetime) -> SeatUsage:
+    """Seats of a subscription at instant ``at``: ``seats_total`` bought, ``used`` persons.
+
+    ``used`` is ``len(seat_holders(...))``. With a free allowance, ``free_used`` is
+    ``len(free_role_holders(...))`` and ``free_allowed`` is ``per_paid_seat x seats_total``;
+    without one both are None. ``available`` is clamped at 0 when more are used than bought.
+
+    Example (Plaky): 10 seats, 3 Admins/Members and 12 Viewers give
+    ``SeatUsage(total=10, used=3, free_used=12, free_allowed=50)``: 7 seats and 38 Viewer places
+    available.
+    """
+    used = len(seat_holders(roster, policy, at))
+    allowance = policy.free_allowance
+    if allowance is None:
+        return SeatUsage(total=seats_total, used=used)
+    return SeatUsage(
+        total=seats_total,
+        used=used,
+        free_used=len(free_role_holders(roster, policy, at)),
+        free_allowed=allowance.per_paid_seat * seats_total,
+    )
