@@ -62,6 +62,11 @@ _DECIMAL_MODES = {
 
 # Wide enough that no amount a billing system meets is rounded by the context itself.
 _EXACT = decimal.Context(prec=60, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.Inexact])
+# Settling rounds on purpose (so Inexact is not trapped), always with the mode passed explicitly:
+# the ambient context a caller may have changed never decides a cent.
+_SETTLE = decimal.Context(
+    prec=60, rounding=decimal.ROUND_HALF_EVEN, traps=[decimal.InvalidOperation]
+)
 
 
 def minor_unit(currency: str) -> int:
@@ -75,7 +80,7 @@ def minor_unit(currency: str) -> int:
 
 
 def _exponent(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit(currency))
+    return Decimal(1).scaleb(-minor_unit(currency), context=_EXACT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +120,10 @@ class Money:
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:
         """Money from integer minor units, the stored form: ``from_minor(4950, "EUR")`` is 49.50."""
-        return cls(Decimal(minor).scaleb(-minor_unit(currency)), currency).settle(Rounding.HALF_UP)
+        if isinstance(minor, bool) or not isinstance(minor, int):
+            raise TypeError(f"minor units are an int, got {type(minor).__name__}")
+        amount = Decimal(minor).scaleb(-minor_unit(currency), context=_EXACT)
+        return cls(amount, currency).settle(Rounding.HALF_UP)
 
     @classmethod
     def settle_exact(
@@ -123,31 +131,41 @@ class Money:
     ) -> Money:
         """Settle an exact value (a ``Fraction`` from proration) to the currency's minor unit.
 
-        This is the one place where exact amounts are rounded: once, per invoice line.
+        This is the one place where exact amounts are rounded: once, per invoice line. Half cases
+        are decided on the exact value, so ``Fraction(-1, 200)`` EUR is -0.01 with ``HALF_UP``
+        (half away from zero) and 0.00 with ``HALF_EVEN``. A float is a ``TypeError``.
         ``settle_exact(Fraction(1, 3), "EUR", Rounding.HALF_UP)`` is EUR 0.33.
         """
+        if isinstance(value, bool) or not isinstance(value, Fraction | Decimal | int):
+            raise TypeError(
+                f"settle_exact needs a Fraction, Decimal or int, got {type(value).__name__}"
+            )
         if isinstance(value, Fraction):
             scale = 10 ** minor_unit(currency)
             return cls.from_minor(_round_fraction(value * scale, rounding), currency)
         return cls(Decimal(value), currency).settle(rounding)
 
     def settle(self, rounding: Rounding) -> Money:
-        """This amount quantized to the currency's minor unit with ``rounding``."""
-        return Money(
-            self.amount.quantize(_exponent(self.currency), rounding=rounding.decimal_mode),
-            self.currency,
+        """This amount quantized to the currency's minor unit with ``rounding``.
+
+        ``Money.of("0.125", "EUR").settle(Rounding.HALF_UP)`` is EUR 0.13 (``HALF_EVEN``: 0.12).
+        A result of zero is always positive zero, so a tiny credit never prints as "-0.00".
+        """
+        amount = self.amount.quantize(
+            _exponent(self.currency), rounding=rounding.decimal_mode, context=_SETTLE
         )
+        return Money(amount.copy_abs() if amount.is_zero() else amount, self.currency)
 
     @property
     def is_settled(self) -> bool:
-        return self.amount == self.amount.quantize(_exponent(self.currency))
+        return self.amount == self.amount.quantize(_exponent(self.currency), context=_SETTLE)
 
     @property
     def minor_units(self) -> int:
         """The amount in integer minor units; only a settled amount has one."""
         if not self.is_settled:
             raise ValueError(f"{self} is not settled to {self.currency}'s minor unit")
-        return int(self.amount.scaleb(minor_unit(self.currency)))
+        return int(self.amount.scaleb(minor_unit(self.currency), context=_EXACT))
 
     def as_fraction(self) -> Fraction:
         return Fraction(self.amount)
@@ -167,7 +185,7 @@ class Money:
         return Money(_EXACT.subtract(self.amount, other.amount), self.currency)
 
     def __neg__(self) -> Money:
-        return Money(-self.amount, self.currency)
+        return Money(self.amount.copy_negate(), self.currency)
 
     def __mul__(self, factor: int | Decimal) -> Money:
         if isinstance(factor, bool) or not isinstance(factor, int | Decimal):
@@ -203,8 +221,14 @@ class Money:
         return self.amount < 0
 
     def format(self) -> str:
-        """The amount as a string with exactly the currency's minor digits: ``"49.50"``."""
-        return str(self.settle(Rounding.HALF_EVEN).amount) if self.is_settled else str(self.amount)
+        """The amount as a string with exactly the currency's minor digits: ``"49.50"``.
+
+        An amount that is not settled yet keeps all its digits, in plain notation (``"0.0000001"``,
+        never ``"1E-7"``), so a display never hides a fraction of a cent.
+        """
+        if self.is_settled:
+            return str(self.settle(Rounding.HALF_EVEN).amount)
+        return format(self.amount, "f")
 
     def __str__(self) -> str:
         return f"{self.currency} {self.format()}"

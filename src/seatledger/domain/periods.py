@@ -128,13 +128,24 @@ def _whole_seconds(delta: timedelta) -> int:
 def period_n(anchor: datetime, interval: Interval, n: int) -> Period:
     """Period ``n`` (0-based; negative before the anchor) of a subscription anchored at ``anchor``.
 
+    Half-open ``[anchor + n intervals, anchor + (n+1) intervals)``, both bounds computed from the
+    anchor in UTC with the day clamped to the month's end, so the end of period ``n`` is exactly
+    the start of period ``n + 1``. A naive ``anchor`` is an ``InvalidInput``.
     ``period_n(2026-01-31, month, 1)`` is ``[2026-02-28, 2026-03-31)``.
     """
+    anchor = require_utc(anchor, "anchor")
     return Period(interval.shift(anchor, n), interval.shift(anchor, n + 1))
 
 
 def period_index_at(anchor: datetime, interval: Interval, instant: datetime) -> int:
-    """The index ``n`` of the period that holds ``instant`` (``start <= instant < end``)."""
+    """The index ``n`` of the period that holds ``instant`` (``start <= instant < end``).
+
+    An instant exactly on a bound belongs to the period it starts; one before the anchor gives a
+    negative index. Both datetimes must be timezone-aware (``InvalidInput`` otherwise).
+    ``period_index_at(2026-01-31, month, 2026-03-30T23:59Z)`` is 1 (``[Feb 28, Mar 31)``).
+    """
+    anchor = require_utc(anchor, "anchor")
+    instant = require_utc(instant, "instant")
     months = interval.months
     if months is None:
         days = _DAYS_PER_UNIT[interval.unit] * interval.count
@@ -151,5 +162,9 @@ def period_index_at(anchor: datetime, interval: Interval, instant: datetime) -> 
 
 
 def period_at(anchor: datetime, interval: Interval, instant: datetime) -> Period:
-    """The period of the subscription anchored at ``anchor`` that holds ``instant``."""
+    """The period of the subscription anchored at ``anchor`` that holds ``instant``.
+
+    ``period_at(2024-01-31, month, 2024-02-29T12:00Z)`` is ``[2024-02-29, 2024-03-31)``: half-open,
+    clamped to the month's end, computed from the anchor.
+    """
     return period_n(anchor, interval, period_index_at(anchor, interval, instant))

@@ -118,7 +118,7 @@ class Policy:
         return max(0, seats_total - self.included_seats)
 
 
-# The keys a policy file may carry, exactly DESIGN.md's table (plus member_managers).
+# The keys a policy file may carry: exactly DESIGN.md's table, plus member_managers and owner_role.
 POLICY_KEYS = frozenset(
     {
         "billable_roles",
@@ -141,6 +141,7 @@ POLICY_KEYS = frozenset(
         "batch_atomic",
         "seat_managers",
         "member_managers",
+        "owner_role",
         "required_roles",
         "expiring_roles",
         "addons",
@@ -150,10 +151,11 @@ POLICY_KEYS = frozenset(
 PRORATION_KEYS = frozenset({"unit", "on_increase", "on_decrease"})
 REQUIRED_KEYS = ("billable_roles", "free_roles", "currency", "interval", "seat_price")
 
-_ROLE = re.compile(r"^[a-z][a-z0-9_]*$")
+# Matched whole (fullmatch): a trailing newline, which `$` would let through, is not a role name.
+_ROLE = re.compile(r"[a-z][a-z0-9_]*")
 _DURATION = re.compile(
-    r"^P(?:(?P<weeks>\d+)W|(?:(?P<days>\d+)D)?(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?"
-    r"(?:(?P<seconds>\d+)S)?)?)$"
+    r"P(?:(?P<weeks>[0-9]+)W|(?:(?P<days>[0-9]+)D)?(?:T(?:(?P<hours>[0-9]+)H)?"
+    r"(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?)"
 )
 E = TypeVar("E", bound=StrEnum)
 
@@ -173,7 +175,7 @@ def merge_policy(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
 def parse_duration(text: str, key: str) -> timedelta:
     """An ISO 8601 duration of fixed length (``P30D``, ``PT12H``, ``P2W``); months are refused
     because their length depends on when they start."""
-    match = _DURATION.match(text) if isinstance(text, str) else None
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
     if match is None or text in ("P", "PT") or text.endswith("T"):
         raise InvalidInput(key, f"must be an ISO 8601 duration such as P30D or PT12H, got {text!r}")
     parts = {k: int(v) for k, v in match.groupdict().items() if v}
@@ -201,10 +203,10 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     """
     if not isinstance(data, Mapping):
         raise InvalidInput("policy", "must be a mapping of policy keys")
-    unknown = sorted(set(data) - POLICY_KEYS)
+    unknown = sorted(set(data) - POLICY_KEYS, key=str)
     if unknown:
         raise InvalidInput(
-            unknown[0], f"is not a policy key; allowed: {', '.join(sorted(POLICY_KEYS))}"
+            str(unknown[0]), f"is not a policy key; allowed: {', '.join(sorted(POLICY_KEYS))}"
         )
     for key in REQUIRED_KEYS:
         if key not in data:
@@ -217,6 +219,10 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     if both:
         raise InvalidInput("free_roles", f"{both[0]!r} cannot be both billable and free")
     known_roles = set(billable) | set(free)
+    owner_role = _owner_role(data, billable)
+    # Left out, the managers default to the owner (and admins, where the policy has that role), so
+    # a policy without an `admin` role needs no manager keys to be valid.
+    admins = ("admin",) if "admin" in known_roles and owner_role != "admin" else ()
     interval = _interval(data)
     policy = Policy(
         billable_roles=billable,
@@ -233,7 +239,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         included_seats=_count(data, "included_seats", 0) or 0,
         min_seats=_count(data, "min_seats", None),
         max_seats=_count(data, "max_seats", None),
-        free_allowance=_free_allowance(data, known_roles),
+        free_allowance=_free_allowance(data),
         proration=_proration(data),
         decrease_release=_enum(
             data, "decrease_release", DecreaseRelease, DecreaseRelease.IMMEDIATE
@@ -241,9 +247,9 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         refill_paid_seat_free=_bool(data, "refill_paid_seat_free", False),
         remove_only_unused=_bool(data, "remove_only_unused", True),
         batch_atomic=_bool(data, "batch_atomic", True),
-        seat_managers=_roles(data, "seat_managers", ("owner",), known_roles),
-        member_managers=_roles(data, "member_managers", ("owner", "admin"), known_roles),
-        owner_role=_owner_role(data, billable),
+        seat_managers=_roles(data, "seat_managers", (owner_role,), known_roles),
+        member_managers=_roles(data, "member_managers", (owner_role, *admins), known_roles),
+        owner_role=owner_role,
         required_roles=_roles(data, "required_roles", (), known_roles),
         expiring_roles=_expiring_roles(data, known_roles),
         addons=_addons(data, currency),
@@ -315,12 +321,12 @@ def _bool(data: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
-def _count(data: Mapping[str, Any], key: str, default: int | None) -> int | None:
+def _count(data: Mapping[str, Any], key: str, default: int | None, prefix: str = "") -> int | None:
     value = data.get(key, default)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(key, f"must be a whole number >= 0 or null, got {value!r}")
+        raise InvalidInput(prefix + key, f"must be a whole number >= 0 or null, got {value!r}")
     return value
 
 
@@ -343,10 +349,11 @@ def _roles(
     if not isinstance(value, list | tuple) or not all(isinstance(r, str) for r in value):
         raise InvalidInput(key, f"must be a list of role names, got {value!r}")
     for role in value:
-        if not _ROLE.match(role):
+        if not _ROLE.fullmatch(role):
             raise InvalidInput(key, f"role names are snake_case, got {role!r}")
         if known is not None and role not in known:
-            raise InvalidInput(key, f"{role!r} is not one of the billable or free roles")
+            allowed = ", ".join(sorted(known))
+            raise InvalidInput(key, f"{role!r} is not one of the policy's roles ({allowed})")
     if len(set(value)) != len(value):
         raise InvalidInput(key, "lists a role twice")
     return tuple(value)
@@ -355,7 +362,10 @@ def _roles(
 def _owner_role(data: Mapping[str, Any], billable: tuple[str, ...]) -> str:
     value = data.get("owner_role", "owner")
     if value not in billable:
-        raise InvalidInput("owner_role", f"must be one of the billable roles, got {value!r}")
+        allowed = ", ".join(billable) or "none"
+        raise InvalidInput(
+            "owner_role", f"must be one of the billable roles ({allowed}), got {value!r}"
+        )
     return str(value)
 
 
@@ -366,8 +376,9 @@ def _interval(data: Mapping[str, Any]) -> Interval:
     return Interval.parse(value)
 
 
-def _price(data: Mapping[str, Any], key: str, currency: str) -> Money:
+def _price(data: Mapping[str, Any], key: str, currency: str, prefix: str = "") -> Money:
     value = data[key]
+    key = prefix + key
     # Prices are decimal strings (or whole numbers): a float in a policy file is refused, because
     # 0.1 written as a YAML float is already not 0.1.
     if isinstance(value, bool) or not isinstance(value, str | int):
@@ -388,7 +399,7 @@ def _price(data: Mapping[str, Any], key: str, currency: str) -> Money:
     return price
 
 
-def _free_allowance(data: Mapping[str, Any], known: set[str]) -> FreeAllowance | None:
+def _free_allowance(data: Mapping[str, Any]) -> FreeAllowance | None:
     value = data.get("free_allowance")
     if value is None:
         return None
@@ -397,7 +408,7 @@ def _free_allowance(data: Mapping[str, Any], known: set[str]) -> FreeAllowance |
     role = value["role"]
     if role not in data.get("free_roles", ()):
         raise InvalidInput("free_allowance.role", f"must be one of the free roles, got {role!r}")
-    per = _count(value, "per_paid_seat", 0)
+    per = _count(value, "per_paid_seat", 0, "free_allowance.")
     if per is None:
         raise InvalidInput("free_allowance.per_paid_seat", "must be a whole number >= 0")
     return FreeAllowance(role=role, per_paid_seat=per)
@@ -427,8 +438,9 @@ def _expiring_roles(data: Mapping[str, Any], known: set[str]) -> dict[str, timed
     result = {}
     for role, text in value.items():
         if role not in known:
+            allowed = ", ".join(sorted(known))
             raise InvalidInput(
-                "expiring_roles", f"{role!r} is not one of the billable or free roles"
+                "expiring_roles", f"{role!r} is not one of the policy's roles ({allowed})"
             )
         result[role] = parse_duration(text, f"expiring_roles.{role}")
     return result
@@ -443,8 +455,9 @@ def _addons(data: Mapping[str, Any], currency: str) -> dict[str, Addon]:
         key = f"addons.{name}"
         if not isinstance(spec, Mapping) or set(spec) != {"seats", "price"}:
             raise InvalidInput(key, "must be {seats, price}")
-        seats = _count(spec, "seats", 0)
+        seats = _count(spec, "seats", 0, f"{key}.")
         if not seats:
             raise InvalidInput(f"{key}.seats", "must be a whole number >= 1")
-        result[name] = Addon(name=name, seats=seats, price=_price(spec, "price", currency))
+        price = _price(spec, "price", currency, f"{key}.")
+        result[name] = Addon(name=name, seats=seats, price=price)
     return result
