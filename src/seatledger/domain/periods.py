@@ -148,16 +148,17 @@ def period_index_at(anchor: datetime, interval: Interval, instant: datetime) -> 
     instant = require_utc(instant, "instant")
     months = interval.months
     if months is None:
+        # Fixed-length periods: whole elapsed seconds floor-divided by the period's length is exact
+        # (flooring also handles instants before the anchor).
         days = _DAYS_PER_UNIT[interval.unit] * interval.count
-        n = _whole_seconds(instant - anchor) // (days * 86_400)
-    else:
-        elapsed = (instant.year - anchor.year) * 12 + (instant.month - anchor.month)
-        n = elapsed // months
-    # The estimate can be one off around clamped month ends and times of day; settle it exactly.
-    while interval.shift(anchor, n) > instant:
+        return _whole_seconds(instant - anchor) // (days * 86_400)
+    elapsed = (instant.year - anchor.year) * 12 + (instant.month - anchor.month)
+    n = elapsed // months
+    # Period n starts in the instant's calendar month or earlier, and period n + 1 starts in a later
+    # month. Only when n starts in that same month can its (clamped) day or time of day fall after
+    # the instant; then period n - 1, which starts in an earlier month, holds it.
+    if interval.shift(anchor, n) > instant:
         n -= 1
-    while interval.shift(anchor, n + 1) <= instant:
-        n += 1
     return n
 
 
