@@ -1,0 +1,328 @@
+"""The billing engine: what a seat change, a renewal or the passing of time does to the money.
+
+It works on a loaded ``SubscriptionState`` and records what to write in ``Effects``; it never
+touches the database and never reads the clock (every function takes ``at``).
+
+Where each priced line goes is the policy's call:
+
+* increases (``proration.on_increase``): ``charge_now`` issues an invoice at once; ``next_invoice``
+  parks the line as pending, to be billed on the next invoice; ``none`` bills nothing.
+* decreases (``proration.on_decrease``): ``credit_now`` issues a credit note at once and adds its
+  amount to the account's credit balance; ``credit_next_invoice`` parks the credit line on the next
+  invoice; ``none`` refunds nothing.
+
+Every invoice uses the credit balance first (a ``credit_applied`` line), so no invoice total is ever
+negative. When an invoice's own credits exceed its charges, the excess is carried to the balance by a
+positive ``credit_applied`` line and the invoice totals zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from seatledger.domain.billing import (
+    SeatBilling,
+    addon_change_lines,
+    opening_lines,
+    price_seat_change,
+    renewal_lines,
+    settle_invoice,
+)
+from seatledger.domain.decisions import expire_grants
+from seatledger.domain.invoices import InvoiceLine, LineKind, lines_total
+from seatledger.domain.money import Money
+from seatledger.domain.periods import Period, period_index_at, period_n
+from seatledger.domain.policy import OnDecrease, OnIncrease, SeatMode
+from seatledger.service.state import (
+    CreditMovement,
+    Effects,
+    InvoiceDraft,
+    InvoiceKind,
+    InvoiceReason,
+    LedgerEntry,
+    SubscriptionState,
+    SubscriptionStatus,
+)
+
+
+def record(
+    state: SubscriptionState, effects: Effects, at: datetime, kind: str, **detail: object
+) -> None:
+    """Append the subscription's seat figures after a change to the seat ledger."""
+    usage = state.usage(at)
+    email = detail.pop("email", None)
+    effects.ledger.append(
+        LedgerEntry(
+            at=at,
+            kind=kind,
+            seats_total=state.capacity,
+            seats_used=usage.used,
+            seats_at_renewal=state.billing.seats_at_renewal,
+            seats_paid=state.billing.seats_paid,
+            email=str(email) if email is not None else None,
+            detail=dict(detail),
+        )
+    )
+
+
+def issue_invoice(
+    state: SubscriptionState,
+    effects: Effects,
+    *,
+    lines: Sequence[InvoiceLine],
+    at: datetime,
+    period: Period,
+    reason: InvoiceReason,
+    renewal_of: datetime | None = None,
+) -> InvoiceDraft | None:
+    """Issue an invoice for ``lines``, using the credit balance first (``settle_invoice``).
+
+    Nothing is issued for no lines, except a renewal, which always gets its invoice (a period
+    billed zero is still a period billed once)."""
+    if not lines and renewal_of is None:
+        return None
+    if not lines:
+        lines = [_zero_line(state, period)]
+    settlement = settle_invoice(lines, state.credit_balance)
+    moved = settlement.credit_created - settlement.credit_used
+    if not moved.is_zero:
+        state.balance = settlement.balance_after
+        effects.credits.append(
+            CreditMovement(amount=moved, reason=f"{reason.value} invoice", at=at)
+        )
+    draft = InvoiceDraft(
+        kind=InvoiceKind.INVOICE,
+        reason=reason,
+        period=period,
+        issued_at=at,
+        lines=settlement.lines,
+        total=settlement.total,
+        renewal_of=renewal_of,
+    )
+    effects.invoices.append(draft)
+    return draft
+
+
+def _zero_line(state: SubscriptionState, period: Period) -> InvoiceLine:
+    zero = Money.zero(state.policy.currency)
+    return InvoiceLine(LineKind.SEATS, "Seats (none billed)", 1, zero, zero, period)
+
+
+def _move_credit(
+    state: SubscriptionState, effects: Effects, amount: Money, reason: str, at: datetime
+) -> None:
+    state.balance = state.credit_balance + amount
+    effects.credits.append(CreditMovement(amount=amount, reason=reason, at=at))
+
+
+def _issue_credit_note(
+    state: SubscriptionState, effects: Effects, lines: Sequence[InvoiceLine], at: datetime
+) -> None:
+    total = lines_total(lines, state.policy.currency)
+    effects.invoices.append(
+        InvoiceDraft(
+            kind=InvoiceKind.CREDIT_NOTE,
+            reason=InvoiceReason.PRORATION,
+            period=Period(at, state.billing.period.end),
+            issued_at=at,
+            lines=tuple(lines),
+            total=total,
+        )
+    )
+    _move_credit(state, effects, -total, "credit note", at)
+
+
+def _route(
+    state: SubscriptionState,
+    effects: Effects,
+    charges: Sequence[InvoiceLine],
+    credits: Sequence[InvoiceLine],
+    at: datetime,
+) -> None:
+    """Send priced lines where the policy says: an invoice now, the next invoice, or a credit note."""
+    proration = state.policy.proration
+    if charges:
+        if proration.on_increase is OnIncrease.CHARGE_NOW:
+            issue_invoice(
+                state,
+                effects,
+                lines=charges,
+                at=at,
+                period=Period(at, state.billing.period.end),
+                reason=InvoiceReason.PRORATION,
+            )
+        else:
+            state.pending.extend(charges)
+            effects.pending_added.extend(charges)
+    if credits:
+        if proration.on_decrease is OnDecrease.CREDIT_NOW:
+            _issue_credit_note(state, effects, credits, at)
+        else:
+            state.pending.extend(credits)
+            effects.pending_added.extend(credits)
+
+
+def bill_seat_change(
+    state: SubscriptionState,
+    effects: Effects,
+    *,
+    at: datetime,
+    new_total: int,
+    reason: str,
+    email: str | None = None,
+) -> None:
+    """Move the bought seats to ``new_total`` at ``at`` and bill the change as the policy says."""
+    price = price_seat_change(state.billing, state.policy, at, new_total)
+    state.billing = price.state
+    _route(state, effects, price.charges, price.credits, at)
+    record(state, effects, at, reason, email=email, requested=new_total)
+
+
+def follow_usage(
+    state: SubscriptionState,
+    effects: Effects,
+    *,
+    at: datetime,
+    reason: str,
+    email: str | None = None,
+) -> None:
+    """In automatic seat mode, seats follow usage: bill whoever starts or stops using a seat.
+
+    The wanted count is the number of seat holders (never below ``min_seats``). A manual-mode
+    subscription only records the change in the ledger.
+    """
+    policy = state.policy
+    if policy.seat_mode is SeatMode.AUTOMATIC:
+        wanted = max(state.usage(at).used - state.addon_seats, policy.min_seats or 0, 0)
+        billing = state.billing
+        if (
+            wanted != billing.seats_at_renewal
+            or wanted > billing.seats_paid
+            or wanted > billing.seats_total
+        ):
+            bill_seat_change(state, effects, at=at, new_total=wanted, reason=reason, email=email)
+            return
+    record(state, effects, at, reason, email=email)
+
+
+def change_addon(
+    state: SubscriptionState, effects: Effects, *, at: datetime, name: str, new_count: int
+) -> None:
+    """Set add-on ``name`` to ``new_count`` packs, billed like seats."""
+    old = state.addons.get(name, 0)
+    lines = addon_change_lines(
+        state.policy,
+        period=state.billing.period,
+        at=at,
+        name=name,
+        old_count=old,
+        new_count=new_count,
+    )
+    if new_count:
+        state.addons[name] = new_count
+    else:
+        state.addons.pop(name, None)
+    charges = [line for line in lines if not line.amount.is_negative]
+    credits = [line for line in lines if line.amount.is_negative]
+    _route(state, effects, charges, credits, at)
+    record(state, effects, at, "addon_changed", addon=name, count=new_count)
+
+
+def open_subscription(state: SubscriptionState, effects: Effects, *, start: datetime) -> None:
+    """Issue the first invoice, in advance, for the leading period from ``start``."""
+    billing = state.billing
+    lines = opening_lines(
+        state.policy,
+        start=start,
+        period=billing.period,
+        seats=billing.seats_total,
+        addons=state.addons,
+    )
+    issue_invoice(
+        state,
+        effects,
+        lines=lines,
+        at=start,
+        period=Period(start, billing.period.end),
+        reason=InvoiceReason.SUBSCRIBE,
+    )
+    record(state, effects, start, "subscribed")
+
+
+def renew(state: SubscriptionState, effects: Effects) -> None:
+    """Close the current period at its end and bill the next one (or end a subscription that was
+    canceled at period end). The renewal invoice carries the pending lines."""
+    at = state.billing.period.end
+    if state.cancel_at_period_end:
+        # Nothing is renewed, but lines already owed (or credits already earned) are settled.
+        if state.pending:
+            effects.pending_billed_by.append((len(effects.invoices), len(effects.pending_added)))
+            issue_invoice(
+                state,
+                effects,
+                lines=list(state.pending),
+                at=at,
+                period=state.billing.period,
+                reason=InvoiceReason.CANCELLATION,
+            )
+            state.pending.clear()
+        state.status = SubscriptionStatus.CANCELED
+        state.canceled_at = at
+        record(state, effects, at, "canceled")
+        return
+    index = _period_index_after(state, at)
+    period = period_n(state.anchor_at, state.policy.interval, index)
+    seats = state.billing.seats_at_renewal
+    lines = [
+        *state.pending,
+        *renewal_lines(state.policy, period=period, seats_at_renewal=seats, addons=state.addons),
+    ]
+    state.pending.clear()
+    state.billing = SeatBilling(
+        period=period, seats_total=seats, seats_at_renewal=seats, seats_paid=seats
+    )
+    effects.pending_billed_by.append((len(effects.invoices), len(effects.pending_added)))
+    issue_invoice(
+        state,
+        effects,
+        lines=lines,
+        at=at,
+        period=period,
+        reason=InvoiceReason.RENEWAL,
+        renewal_of=period.start,
+    )
+    record(state, effects, at, "renewed")
+
+
+def _period_index_after(state: SubscriptionState, at: datetime) -> int:
+    return period_index_at(state.anchor_at, state.policy.interval, at)
+
+
+def next_due(state: SubscriptionState) -> datetime | None:
+    """The next instant at which time itself changes this subscription: a renewal or an expiry."""
+    if state.status is not SubscriptionStatus.ACTIVE:
+        return None
+    due = [state.billing.period.end]
+    for member in state.roster.members:
+        due.extend(g.expires_at for g in member.grants if g.expires_at is not None)
+    return min(due)
+
+
+def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> None:
+    """Run, in time order, every renewal and role expiry that falls due up to ``until`` (inclusive)."""
+    while state.status is SubscriptionStatus.ACTIVE:
+        due = next_due(state)
+        if due is None or due > until:
+            return
+        expiring = [
+            m
+            for m in state.roster.members
+            for g in m.grants
+            if g.expires_at is not None and g.expires_at <= due
+        ]
+        if expiring:
+            state.roster = expire_grants(state.roster, due)
+            follow_usage(state, effects, at=due, reason="roles_expired")
+        if due >= state.billing.period.end:
+            renew(state, effects)

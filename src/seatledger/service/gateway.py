@@ -1,0 +1,306 @@
+"""Loading a ``SubscriptionState`` through the ports, and writing it back with its effects.
+
+This is the one place that knows how the state maps onto the repositories: workspace names (what
+people use) to the store's workspace ids, e-mails to person ids in the ledger and the audit log,
+pending lines to their rows, drafts to numbered invoices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from seatledger.domain.billing import SeatBilling
+from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.money import Money
+from seatledger.domain.seats import Roster
+from seatledger.service.ports import (
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Subscription,
+    UnitOfWork,
+    Workspace,
+    new_id,
+)
+from seatledger.service.results import InvoiceView
+from seatledger.service.state import Effects, InvoiceDraft, InvoiceReason, SubscriptionState
+
+
+def workspace_named(uow: UnitOfWork, account_id: str, name: str) -> Workspace:
+    workspace = uow.workspaces.find_by_name(account_id, name)
+    if workspace is None:
+        raise NotFound(kind="workspace", key=name)
+    return workspace
+
+
+def subscription_for(uow: UnitOfWork, account_id: str, workspace_name: str) -> Subscription:
+    workspace = workspace_named(uow, account_id, workspace_name)
+    subscription = uow.subscriptions.find_for_workspace(account_id, workspace.id)
+    if subscription is None:
+        raise NotFound(kind="subscription for workspace", key=workspace_name)
+    return subscription
+
+
+def load_state(
+    uow: UnitOfWork, account_id: str, workspace_name: str, *, lock: bool = True
+) -> SubscriptionState:
+    """The subscription covering ``workspace_name``, locked (the seat lock) unless ``lock=False``."""
+    found = subscription_for(uow, account_id, workspace_name)
+    return load_state_by_id(uow, account_id, found.id, lock=lock)
+
+
+def load_state_by_id(
+    uow: UnitOfWork, account_id: str, subscription_id: str, *, lock: bool = True
+) -> SubscriptionState:
+    sub = (
+        uow.subscriptions.get_for_update(account_id, subscription_id)
+        if lock
+        else uow.subscriptions.get(account_id, subscription_id)
+    )
+    ids = uow.subscriptions.workspace_ids(account_id, sub.id)
+    names = {ws_id: uow.workspaces.get(account_id, ws_id).name for ws_id in ids}
+    stored = uow.rosters.get(account_id, ids)
+    roster = Roster(tuple(replace(m, workspace=names[m.workspace]) for m in stored.members))
+    return SubscriptionState(
+        account_id=account_id,
+        subscription_id=sub.id,
+        policy=sub.policy,
+        preset=sub.preset,
+        anchor_at=sub.anchor_at,
+        billing=SeatBilling(
+            period=sub.period,
+            seats_total=sub.seats_total,
+            seats_at_renewal=sub.seats_at_renewal,
+            seats_paid=sub.seats_paid,
+        ),
+        roster=roster,
+        workspaces=tuple(sorted(names.values())),
+        addons=uow.addons.counts(account_id, sub.id),
+        pending=[p.line for p in uow.pending_lines.unbilled(account_id, sub.id)],
+        balance=uow.credits.balance(account_id, sub.policy.currency),
+        status=sub.status,
+        cancel_at_period_end=sub.cancel_at_period_end,
+        canceled_at=sub.canceled_at,
+        created_at=sub.created_at,
+        version=sub.version,
+        workspace_ids={name: ws_id for ws_id, name in names.items()},
+    )
+
+
+def _record(state: SubscriptionState) -> Subscription:
+    assert state.created_at is not None
+    return Subscription(
+        account_id=state.account_id,
+        id=state.subscription_id,
+        policy=state.policy,
+        preset=state.preset,
+        status=state.status,
+        anchor_at=state.anchor_at,
+        period=state.billing.period,
+        seats_total=state.billing.seats_total,
+        seats_at_renewal=state.billing.seats_at_renewal,
+        seats_paid=state.billing.seats_paid,
+        created_at=state.created_at,
+        cancel_at_period_end=state.cancel_at_period_end,
+        canceled_at=state.canceled_at,
+        version=state.version,
+    )
+
+
+def create_state(
+    uow: UnitOfWork, state: SubscriptionState, effects: Effects, *, at: datetime
+) -> list[InvoiceView]:
+    """Insert a new subscription (its workspaces created when missing) and write its effects."""
+    account_id = state.account_id
+    uow.accounts.get(account_id)
+    for name in state.workspaces:
+        workspace = uow.workspaces.find_by_name(account_id, name)
+        if workspace is None:
+            workspace = Workspace(account_id=account_id, id=new_id("ws"), name=name, created_at=at)
+            uow.workspaces.add(workspace)
+        elif uow.subscriptions.find_for_workspace(account_id, workspace.id) is not None:
+            raise Conflict(f"Workspace {name!r} is already covered by a subscription.")
+        state.workspace_ids[name] = workspace.id
+    state.subscription_id = new_id("sub")
+    state.created_at = at
+    uow.subscriptions.add(_record(state))
+    uow.subscriptions.set_workspaces(
+        account_id, state.subscription_id, list(state.workspace_ids.values())
+    )
+    return _write_effects(uow, state, effects, at=at, previous_addons={})
+
+
+def save_state(
+    uow: UnitOfWork, state: SubscriptionState, effects: Effects, *, at: datetime
+) -> list[InvoiceView]:
+    """Write the changed state and everything the change produced, in the caller's transaction."""
+    previous_addons = uow.addons.counts(state.account_id, state.subscription_id)
+    saved = uow.subscriptions.save(_record(state))
+    state.version = saved.version
+    return _write_effects(uow, state, effects, at=at, previous_addons=previous_addons)
+
+
+def _stored_roster(state: SubscriptionState) -> Roster:
+    return Roster(
+        tuple(replace(m, workspace=state.workspace_ids[m.workspace]) for m in state.roster.members)
+    )
+
+
+def _person_id(uow: UnitOfWork, account_id: str, email: str | None, at: datetime) -> str | None:
+    if email is None:
+        return None
+    return uow.persons.ensure(account_id, email, at=at).id
+
+
+def _write_effects(
+    uow: UnitOfWork,
+    state: SubscriptionState,
+    effects: Effects,
+    *,
+    at: datetime,
+    previous_addons: dict[str, int],
+) -> list[InvoiceView]:
+    account_id, sub_id = state.account_id, state.subscription_id
+    erased = _erase_candidates(uow, state)
+    uow.rosters.save(account_id, list(state.workspace_ids.values()), _stored_roster(state), at=at)
+    for name in set(previous_addons) | set(state.addons):
+        if previous_addons.get(name, 0) != state.addons.get(name, 0):
+            uow.addons.set_count(account_id, sub_id, name, state.addons.get(name, 0), at=at)
+    unbilled = [p.id for p in uow.pending_lines.unbilled(account_id, sub_id)]
+    added = [
+        uow.pending_lines.add(account_id, sub_id, line, at=at).id for line in effects.pending_added
+    ]
+    consumed: set[str] = set()
+    billing_by = dict(effects.pending_billed_by)
+    views = []
+    for index, draft in enumerate(effects.invoices):
+        invoice = _add_invoice(uow, state, draft, at=at)
+        views.append(invoice_view(invoice))
+        if index in billing_by:
+            ids = [i for i in (*unbilled, *added[: billing_by[index]]) if i not in consumed]
+            if ids:
+                uow.pending_lines.mark_billed(account_id, ids, invoice.id)
+                consumed.update(ids)
+    for movement in effects.credits:
+        uow.credits.add(account_id, amount=movement.amount, reason=movement.reason, at=movement.at)
+    for entry in effects.ledger:
+        detail = {k: v for k, v in entry.detail.items() if v is not None}
+        uow.ledger.append(
+            account_id,
+            sub_id,
+            at=entry.at,
+            kind=entry.kind,
+            seats_total=entry.seats_total,
+            seats_used=entry.seats_used,
+            seats_at_renewal=entry.seats_at_renewal,
+            seats_paid=entry.seats_paid,
+            person_id=_person_id(uow, account_id, entry.email, at),
+            detail=detail,
+        )
+    for audit in effects.audit:
+        uow.audit.append(
+            account_id,
+            at=audit.at,
+            actor=_actor_label(uow, account_id, audit.actor, at),
+            action=audit.action,
+            target=audit.target,
+            before=audit.before,
+            after=audit.after,
+        )
+    for event in effects.events:
+        uow.outbox.append(account_id, event_type=event.type, payload=event.payload, at=at)
+    for draft_view in views:
+        if draft_view.kind is InvoiceKind.INVOICE:
+            uow.outbox.append(
+                account_id,
+                event_type="invoice.issued",
+                payload={
+                    "invoice_id": draft_view.id,
+                    "number": draft_view.number,
+                    "total": draft_view.total.format(),
+                    "currency": draft_view.currency,
+                },
+                at=at,
+            )
+    for person_id in erased:
+        if not uow.persons.workspace_ids(account_id, person_id):
+            uow.persons.erase(account_id, person_id, at=at)
+    return views
+
+
+def _actor_label(uow: UnitOfWork, account_id: str, actor: str, at: datetime) -> str:
+    # The audit log names people by id, so erasing a person erases them from the log too.
+    person = uow.persons.find_by_email(account_id, actor)
+    return person.id if person is not None else actor
+
+
+def _erase_candidates(uow: UnitOfWork, state: SubscriptionState) -> list[str]:
+    """People on the stored roster who are no longer on the state's roster at all."""
+    stored = uow.rosters.get(state.account_id, list(state.workspace_ids.values()))
+    remaining = {m.email for m in state.roster.members}
+    gone = {m.email for m in stored.members} - remaining
+    ids = []
+    for email in sorted(gone):
+        person = uow.persons.find_by_email(state.account_id, email)
+        if person is not None:
+            ids.append(person.id)
+    return ids
+
+
+def _add_invoice(
+    uow: UnitOfWork, state: SubscriptionState, draft: InvoiceDraft, *, at: datetime
+) -> Invoice:
+    status = InvoiceStatus.PAID if draft.total.is_zero else InvoiceStatus.OPEN
+    return uow.invoices.add(
+        state.account_id,
+        state.subscription_id,
+        kind=draft.kind,
+        status=status,
+        reason=draft.reason.value,
+        period=draft.period,
+        currency=state.policy.currency,
+        lines=draft.lines,
+        issued_at=draft.issued_at,
+        at=at,
+        renewal_of=draft.renewal_of,
+    )
+
+
+def invoice_view(invoice: Invoice) -> InvoiceView:
+    return InvoiceView(
+        id=invoice.id,
+        number=f"{invoice.number:06d}",
+        kind=invoice.kind,
+        reason=InvoiceReason(invoice.reason),
+        status=invoice.status.value,
+        period=invoice.period,
+        issued_at=invoice.issued_at or invoice.created_at,
+        currency=invoice.currency,
+        total=invoice.total,
+        lines=invoice.lines,
+    )
+
+
+def draft_views(state: SubscriptionState, drafts: Sequence[InvoiceDraft]) -> list[InvoiceView]:
+    """Unnumbered views of drafts, for a preview that writes nothing."""
+    return [
+        InvoiceView(
+            id="",
+            number="",
+            kind=d.kind,
+            reason=d.reason,
+            status="draft",
+            period=d.period,
+            issued_at=d.issued_at,
+            currency=state.policy.currency,
+            total=d.total,
+            lines=d.lines,
+        )
+        for d in drafts
+    ]
+
+
+def credit_balance(uow: UnitOfWork, account_id: str, currency: str) -> Money:
+    return uow.credits.balance(account_id, currency)

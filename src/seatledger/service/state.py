@@ -1,0 +1,146 @@
+"""The subscription as a use case holds it under the lock, and the effects a change produces.
+
+A use case loads one ``SubscriptionState`` (the subscription row locked, its roster, add-ons,
+pending lines and the account's credit balance), lets the domain and the billing engine change it,
+and hands the state and the collected ``Effects`` back to the store, which writes them in the same
+transaction: the ledger, the audit log and the outbox can never disagree with the seats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from seatledger.domain.billing import SeatBilling
+from seatledger.domain.invoices import InvoiceLine
+from seatledger.domain.money import Money
+from seatledger.domain.periods import Period
+from seatledger.domain.policy import Policy
+from seatledger.domain.seats import Roster, SeatUsage, seat_usage
+from seatledger.service.ports import InvoiceKind as InvoiceKind
+from seatledger.service.ports import SubscriptionStatus as SubscriptionStatus
+
+
+class InvoiceReason(StrEnum):
+    SUBSCRIBE = "subscribe"
+    PRORATION = "proration"
+    RENEWAL = "renewal"
+    CANCELLATION = "cancellation"
+
+
+@dataclass
+class SubscriptionState:
+    """One subscription, loaded under its row lock; mutated by the engine, saved by the store."""
+
+    account_id: str
+    subscription_id: str
+    policy: Policy
+    preset: str | None
+    anchor_at: datetime
+    billing: SeatBilling
+    roster: Roster
+    workspaces: tuple[str, ...]
+    addons: dict[str, int] = field(default_factory=dict)
+    pending: list[InvoiceLine] = field(default_factory=list)
+    balance: Money | None = None
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    cancel_at_period_end: bool = False
+    canceled_at: datetime | None = None
+    created_at: datetime | None = None
+    version: int = 0
+    # Workspace name -> id for the workspaces the subscription covers. The roster held here names
+    # workspaces by name (what people and scenario files use); the store keys them by id.
+    workspace_ids: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.balance is None:
+            self.balance = Money.zero(self.policy.currency)
+
+    @property
+    def credit_balance(self) -> Money:
+        assert self.balance is not None  # set in __post_init__
+        return self.balance
+
+    @property
+    def addon_seats(self) -> int:
+        return sum(self.policy.addons[name].seats * count for name, count in self.addons.items())
+
+    @property
+    def capacity(self) -> int:
+        """Seats that may be occupied: bought seats plus the seats of add-on packs."""
+        return self.billing.seats_total + self.addon_seats
+
+    def usage(self, at: datetime) -> SeatUsage:
+        return seat_usage(self.roster, self.policy, self.capacity, at)
+
+
+@dataclass(frozen=True)
+class InvoiceDraft:
+    """An invoice to issue: the store numbers it (per account, without gaps) when it writes it."""
+
+    kind: InvoiceKind
+    reason: InvoiceReason
+    period: Period
+    issued_at: datetime
+    lines: tuple[InvoiceLine, ...]
+    total: Money
+    # One renewal invoice per (subscription, period): the store keys renewals by their period
+    # start, so a billing run killed and run again can never bill a period twice.
+    renewal_of: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CreditMovement:
+    """A movement of the account's credit balance: positive adds credit, negative uses it."""
+
+    amount: Money
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    at: datetime
+    kind: str
+    seats_total: int
+    seats_used: int
+    seats_at_renewal: int
+    seats_paid: int
+    email: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Event:
+    """A webhook event, written to the outbox in the change's transaction."""
+
+    type: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Effects:
+    """Everything one use case writes besides the state itself."""
+
+    invoices: list[InvoiceDraft] = field(default_factory=list)
+    pending_added: list[InvoiceLine] = field(default_factory=list)
+    # A renewal bills every pending line: (index of its draft in ``invoices``, how many of
+    # ``pending_added`` existed when it did). Lines pending before this change are billed by the
+    # first renewal.
+    pending_billed_by: list[tuple[int, int]] = field(default_factory=list)
+    credits: list[CreditMovement] = field(default_factory=list)
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
