@@ -1,0 +1,121 @@
+"""Engines: which database, and how its connections and transactions are set up.
+
+SQLite (the embedded default) gets WAL (readers never wait for the writer), foreign keys, a busy
+timeout, and ``BEGIN IMMEDIATE`` for every writing transaction: the write lock is taken when the
+transaction starts, so two writers never both read and then fight over the upgrade (which SQLite
+would answer with "database is locked" at once, busy timeout or not). That lock is also what
+serializes seat changes on SQLite. pysqlite's own transaction handling is switched off so
+SQLAlchemy can emit that ``BEGIN`` itself (SQLAlchemy's documented recipe). PostgreSQL goes
+through psycopg 3.
+
+A read-only unit of work (``READ_ONLY`` execution option) opens a deferred transaction on SQLite
+with ``PRAGMA query_only``, and ``SET TRANSACTION READ ONLY`` on PostgreSQL, so it never queues
+behind writers and cannot write by mistake.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+
+from seatledger.domain.errors import InvalidInput
+
+DATABASE_URL_ENV = "SEATLEDGER_DATABASE_URL"
+READ_ONLY = "seatledger_read_only"
+# How long a SQLite writer waits for another writer's transaction before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_SQLITE_DRIVERS = ("sqlite", "sqlite+pysqlite")
+_POSTGRES_DRIVERS = ("postgresql", "postgres", "postgresql+psycopg")
+
+
+def default_database_url() -> str:
+    """``$SEATLEDGER_DATABASE_URL`` when set, else a SQLite file in the user's data folder
+    (``platformdirs.user_data_dir("seatledger")/seatledger.db``)."""
+    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if configured:
+        return configured
+    path = Path(platformdirs.user_data_dir("seatledger")) / "seatledger.db"
+    return f"sqlite:///{path}"
+
+
+def database_url(url: str | URL) -> URL:
+    """``url`` parsed, with PostgreSQL pointed at psycopg 3; other databases are refused."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput(
+            "database", f"must be a sqlite:/// or postgresql:// URL, got {url!r}"
+        ) from None
+    if parsed.drivername in _POSTGRES_DRIVERS:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in _SQLITE_DRIVERS:
+        return parsed
+    raise InvalidInput(
+        "database",
+        f"must be a sqlite:/// or postgresql:// URL, got {parsed.render_as_string()!r}",
+    )
+
+
+def display_url(url: str | URL) -> str:
+    """The URL with its password hidden, for messages and logs."""
+    return database_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for a ``sqlite:///FILE`` or ``postgresql://`` URL, set up as described above.
+
+    The folder of a SQLite file is created when missing.
+    """
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    engine = create_engine(parsed)
+    event.listen(engine, "begin", _begin_postgres)
+    return engine
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    in_memory = url.database in (None, "", ":memory:")
+    if not in_memory:
+        assert url.database is not None
+        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy emit BEGIN (see _begin_sqlite) instead of pysqlite's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", _begin_sqlite)
+    return engine
+
+
+def _read_only(conn: Connection) -> bool:
+    return bool(conn.get_execution_options().get(READ_ONLY, False))
+
+
+def _begin_sqlite(conn: Connection) -> None:
+    if _read_only(conn):
+        conn.exec_driver_sql("PRAGMA query_only = 1")
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("PRAGMA query_only = 0")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_postgres(conn: Connection) -> None:
+    if _read_only(conn):
+        conn.exec_driver_sql("SET TRANSACTION READ ONLY")

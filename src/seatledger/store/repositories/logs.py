@@ -1,0 +1,306 @@
+"""The append-only records: seat ledger, audit log, credit entries; the outbox; idempotency keys.
+
+The ledger, the audit log and credit entries offer ``append``/``add`` and reads only: history is
+never rewritten (the database refuses ``UPDATE``/``DELETE`` on them as well).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+
+from seatledger.domain.errors import NotFound
+from seatledger.domain.money import Money
+from seatledger.service.ports import (
+    AuditRecord,
+    CreditEntry,
+    IdempotencyRecord,
+    LedgerRecord,
+    OutboxEvent,
+)
+from seatledger.store.repositories._common import (
+    Repository,
+    insert_unique,
+    json_object,
+    next_seq,
+)
+from seatledger.store.tables import (
+    audit_log,
+    audit_log_seq,
+    credit_entries,
+    credit_entries_seq,
+    idempotency_keys,
+    seat_ledger,
+    webhook_outbox,
+    webhook_outbox_seq,
+)
+
+
+class SqlLedger(Repository):
+    def append(
+        self,
+        account_id: str,
+        subscription_id: str,
+        *,
+        at: datetime,
+        kind: str,
+        seats_total: int,
+        seats_used: int,
+        seats_at_renewal: int,
+        seats_paid: int,
+        person_id: str | None = None,
+        detail: Mapping[str, Any] | None = None,
+    ) -> LedgerRecord:
+        # Dense per subscription: the caller holds the subscription's lock, so last + 1 is ours.
+        seq = (
+            select(func.coalesce(func.max(seat_ledger.c.seq), 0) + 1)
+            .where(
+                seat_ledger.c.account_id == account_id,
+                seat_ledger.c.subscription_id == subscription_id,
+            )
+            .scalar_subquery()
+        )
+        values = {
+            "at": at,
+            "kind": kind,
+            "seats_total": seats_total,
+            "seats_used": seats_used,
+            "seats_at_renewal": seats_at_renewal,
+            "seats_paid": seats_paid,
+            "person_id": person_id,
+            "detail": json_object(detail),
+        }
+        row = self._conn.execute(
+            insert(seat_ledger)
+            .values(account_id=account_id, subscription_id=subscription_id, seq=seq, **values)
+            .returning(seat_ledger)
+        ).one()
+        return _ledger(row)
+
+    def entries(self, account_id: str, subscription_id: str) -> tuple[LedgerRecord, ...]:
+        rows = self._conn.execute(
+            select(seat_ledger)
+            .where(
+                seat_ledger.c.account_id == account_id,
+                seat_ledger.c.subscription_id == subscription_id,
+            )
+            .order_by(seat_ledger.c.seq)
+        )
+        return tuple(_ledger(r) for r in rows)
+
+
+def _ledger(row: Any) -> LedgerRecord:
+    return LedgerRecord(
+        account_id=row.account_id,
+        subscription_id=row.subscription_id,
+        seq=row.seq,
+        at=row.at,
+        kind=row.kind,
+        seats_total=row.seats_total,
+        seats_used=row.seats_used,
+        seats_at_renewal=row.seats_at_renewal,
+        seats_paid=row.seats_paid,
+        person_id=row.person_id,
+        detail=dict(row.detail),
+    )
+
+
+class SqlAudit(Repository):
+    def append(
+        self,
+        account_id: str,
+        *,
+        at: datetime,
+        actor: str,
+        action: str,
+        target: str,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> AuditRecord:
+        row = self._conn.execute(
+            insert(audit_log)
+            .values(
+                account_id=account_id,
+                seq=next_seq(self._conn, audit_log, audit_log_seq, account_id),
+                at=at,
+                actor=actor,
+                action=action,
+                target=target,
+                before=None if before is None else dict(before),
+                after=None if after is None else dict(after),
+            )
+            .returning(audit_log)
+        ).one()
+        return _audit(row)
+
+    def entries(self, account_id: str) -> tuple[AuditRecord, ...]:
+        rows = self._conn.execute(
+            select(audit_log).where(audit_log.c.account_id == account_id).order_by(audit_log.c.seq)
+        )
+        return tuple(_audit(r) for r in rows)
+
+
+def _audit(row: Any) -> AuditRecord:
+    return AuditRecord(
+        account_id=row.account_id,
+        seq=row.seq,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        target=row.target,
+        before=None if row.before is None else dict(row.before),
+        after=None if row.after is None else dict(row.after),
+    )
+
+
+class SqlOutbox(Repository):
+    def append(
+        self, account_id: str, *, event_type: str, payload: Mapping[str, Any], at: datetime
+    ) -> OutboxEvent:
+        row = self._conn.execute(
+            insert(webhook_outbox)
+            .values(
+                account_id=account_id,
+                seq=next_seq(self._conn, webhook_outbox, webhook_outbox_seq, account_id),
+                event_type=event_type,
+                payload=dict(payload),
+                created_at=at,
+                attempts=0,
+            )
+            .returning(webhook_outbox)
+        ).one()
+        return _event(row)
+
+    def claim_undelivered(self, *, limit: int) -> tuple[OutboxEvent, ...]:
+        rows = self._conn.execute(
+            select(webhook_outbox)
+            .where(webhook_outbox.c.delivered_at.is_(None))
+            .order_by(webhook_outbox.c.created_at, webhook_outbox.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return tuple(_event(r) for r in rows)
+
+    def mark_delivered(self, account_id: str, seq: int, *, at: datetime) -> None:
+        self._update(account_id, seq, delivered_at=at)
+
+    def mark_failed(self, account_id: str, seq: int) -> None:
+        self._update(account_id, seq, attempts=webhook_outbox.c.attempts + 1)
+
+    def for_account(self, account_id: str) -> tuple[OutboxEvent, ...]:
+        rows = self._conn.execute(
+            select(webhook_outbox)
+            .where(webhook_outbox.c.account_id == account_id)
+            .order_by(webhook_outbox.c.seq)
+        )
+        return tuple(_event(r) for r in rows)
+
+    def _update(self, account_id: str, seq: int, **values: Any) -> None:
+        result = self._conn.execute(
+            update(webhook_outbox)
+            .where(webhook_outbox.c.account_id == account_id, webhook_outbox.c.seq == seq)
+            .values(**values)
+        )
+        if result.rowcount != 1:
+            raise NotFound(kind="outbox event", key=f"{account_id}/{seq}")
+
+
+def _event(row: Any) -> OutboxEvent:
+    return OutboxEvent(
+        account_id=row.account_id,
+        seq=row.seq,
+        event_type=row.event_type,
+        payload=dict(row.payload),
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
+        attempts=row.attempts,
+    )
+
+
+class SqlCredits(Repository):
+    def add(
+        self,
+        account_id: str,
+        *,
+        amount: Money,
+        reason: str,
+        at: datetime,
+        invoice_id: str | None = None,
+    ) -> CreditEntry:
+        row = self._conn.execute(
+            insert(credit_entries)
+            .values(
+                account_id=account_id,
+                seq=next_seq(self._conn, credit_entries, credit_entries_seq, account_id),
+                at=at,
+                amount_minor=amount.minor_units,
+                currency=amount.currency,
+                reason=reason,
+                invoice_id=invoice_id,
+            )
+            .returning(credit_entries)
+        ).one()
+        return _credit(row)
+
+    def balance(self, account_id: str, currency: str) -> Money:
+        total = self._conn.execute(
+            select(func.coalesce(func.sum(credit_entries.c.amount_minor), 0)).where(
+                credit_entries.c.account_id == account_id,
+                credit_entries.c.currency == currency,
+            )
+        ).scalar_one()
+        return Money.from_minor(int(total), currency)
+
+    def entries(self, account_id: str) -> tuple[CreditEntry, ...]:
+        rows = self._conn.execute(
+            select(credit_entries)
+            .where(credit_entries.c.account_id == account_id)
+            .order_by(credit_entries.c.seq)
+        )
+        return tuple(_credit(r) for r in rows)
+
+
+def _credit(row: Any) -> CreditEntry:
+    return CreditEntry(
+        account_id=row.account_id,
+        seq=row.seq,
+        at=row.at,
+        amount=Money.from_minor(row.amount_minor, row.currency),
+        reason=row.reason,
+        invoice_id=row.invoice_id,
+    )
+
+
+class SqlIdempotency(Repository):
+    def get(self, account_id: str, key: str) -> IdempotencyRecord | None:
+        row = self._conn.execute(
+            select(idempotency_keys).where(
+                idempotency_keys.c.account_id == account_id, idempotency_keys.c.key == key
+            )
+        ).one_or_none()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            account_id=row.account_id,
+            key=row.key,
+            request_hash=row.request_hash,
+            response=dict(row.response),
+            created_at=row.created_at,
+        )
+
+    def put(self, record: IdempotencyRecord) -> None:
+        statement = insert(idempotency_keys).values(
+            account_id=record.account_id,
+            key=record.key,
+            request_hash=record.request_hash,
+            response=dict(record.response),
+            created_at=record.created_at,
+        )
+        insert_unique(
+            self._conn,
+            statement,
+            lambda: f"Idempotency key {record.key!r} was used already by another request.",
+        )

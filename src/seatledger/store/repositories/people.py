@@ -1,0 +1,148 @@
+"""Accounts, workspaces and persons."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from seatledger.domain.errors import Conflict, NotFound
+from seatledger.service.ports import Account, Person, Workspace, new_id
+from seatledger.store.repositories._common import Repository, insert_unique
+from seatledger.store.tables import accounts, memberships, persons, workspaces
+
+
+class SqlAccounts(Repository):
+    def add(self, account: Account) -> None:
+        statement = insert(accounts).values(
+            id=account.id, name=account.name, created_at=account.created_at
+        )
+        insert_unique(self._conn, statement, lambda: f"Account {account.id!r} exists already.")
+
+    def get(self, account_id: str) -> Account:
+        row = self._conn.execute(
+            select(accounts.c.id, accounts.c.name, accounts.c.created_at).where(
+                accounts.c.id == account_id
+            )
+        ).one_or_none()
+        if row is None:
+            raise NotFound(kind="account", key=account_id)
+        return Account(id=row.id, name=row.name, created_at=row.created_at)
+
+
+class SqlWorkspaces(Repository):
+    def add(self, workspace: Workspace) -> None:
+        statement = insert(workspaces).values(
+            account_id=workspace.account_id,
+            id=workspace.id,
+            name=workspace.name,
+            created_at=workspace.created_at,
+        )
+        insert_unique(
+            self._conn,
+            statement,
+            lambda: f"A workspace {workspace.id!r} or named {workspace.name!r} exists already.",
+        )
+
+    def get(self, account_id: str, workspace_id: str) -> Workspace:
+        found = self._select(workspaces.c.account_id == account_id, workspaces.c.id == workspace_id)
+        if not found:
+            raise NotFound(kind="workspace", key=workspace_id)
+        return found[0]
+
+    def find_by_name(self, account_id: str, name: str) -> Workspace | None:
+        found = self._select(workspaces.c.account_id == account_id, workspaces.c.name == name)
+        return found[0] if found else None
+
+    def for_account(self, account_id: str) -> tuple[Workspace, ...]:
+        return self._select(workspaces.c.account_id == account_id)
+
+    def _select(self, *where: Any) -> tuple[Workspace, ...]:
+        rows = self._conn.execute(select(workspaces).where(*where).order_by(workspaces.c.name))
+        return tuple(
+            Workspace(account_id=r.account_id, id=r.id, name=r.name, created_at=r.created_at)
+            for r in rows
+        )
+
+
+class SqlPersons(Repository):
+    def add(self, person: Person) -> None:
+        statement = insert(persons).values(
+            account_id=person.account_id,
+            id=person.id,
+            email=person.email,
+            display_name=person.display_name,
+            created_at=person.created_at,
+            erased_at=person.erased_at,
+        )
+        insert_unique(
+            self._conn,
+            statement,
+            lambda: f"A person {person.id!r} or with e-mail {person.email!r} exists already.",
+        )
+
+    def get(self, account_id: str, person_id: str) -> Person:
+        found = self._select(persons.c.account_id == account_id, persons.c.id == person_id)
+        if found is None:
+            raise NotFound(kind="person", key=person_id)
+        return found
+
+    def find_by_email(self, account_id: str, email: str) -> Person | None:
+        return self._select(persons.c.account_id == account_id, persons.c.email == email)
+
+    def ensure(self, account_id: str, email: str, *, at: datetime) -> Person:
+        found = self.find_by_email(account_id, email)
+        if found is not None:
+            return found
+        person = Person(
+            account_id=account_id, id=new_id("per"), email=email, display_name=None, created_at=at
+        )
+        try:
+            self.add(person)
+        except Conflict:
+            # Another transaction added the same e-mail and committed while we waited on its
+            # insert: that row is visible now, and it is the person we want.
+            raced = self.find_by_email(account_id, email)
+            if raced is None:
+                raise
+            return raced
+        return person
+
+    def workspace_ids(self, account_id: str, person_id: str) -> tuple[str, ...]:
+        rows = self._conn.execute(
+            select(memberships.c.workspace_id)
+            .where(memberships.c.account_id == account_id, memberships.c.person_id == person_id)
+            .order_by(memberships.c.workspace_id)
+        )
+        return tuple(rows.scalars())
+
+    def erase(self, account_id: str, person_id: str, *, at: datetime) -> Person:
+        person = self.get(account_id, person_id)
+        remaining = self.workspace_ids(account_id, person_id)
+        if remaining:
+            raise Conflict(
+                f"Person {person_id!r} still has memberships in {', '.join(remaining)}: "
+                "remove them before erasing the person."
+            )
+        if person.erased_at is not None:
+            return person
+        self._conn.execute(
+            update(persons)
+            .where(persons.c.account_id == account_id, persons.c.id == person_id)
+            .values(email=None, display_name=None, erased_at=at)
+        )
+        return self.get(account_id, person_id)
+
+    def _select(self, *where: Any) -> Person | None:
+        row = self._conn.execute(select(persons).where(*where)).one_or_none()
+        if row is None:
+            return None
+        return Person(
+            account_id=row.account_id,
+            id=row.id,
+            email=row.email,
+            display_name=row.display_name,
+            created_at=row.created_at,
+            erased_at=row.erased_at,
+        )

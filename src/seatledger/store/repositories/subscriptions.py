@@ -1,0 +1,210 @@
+"""Subscriptions (with the seat lock), their bundles of workspaces, and their add-ons."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select, update
+
+from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.periods import Period
+from seatledger.domain.policy import policy_from_mapping, policy_to_mapping
+from seatledger.service.ports import Subscription, SubscriptionStatus
+from seatledger.store.repositories._common import Repository, insert_unique
+from seatledger.store.tables import addons, subscription_workspaces, subscriptions
+
+
+def _values(sub: Subscription) -> dict[str, Any]:
+    return {
+        "policy": policy_to_mapping(sub.policy),
+        "preset": sub.preset,
+        "status": sub.status.value,
+        "anchor_at": sub.anchor_at,
+        "interval": str(sub.policy.interval),
+        "period_start": sub.period.start,
+        "period_end": sub.period.end,
+        "seats_total": sub.seats_total,
+        "seats_at_renewal": sub.seats_at_renewal,
+        "seats_paid": sub.seats_paid,
+        "cancel_at_period_end": sub.cancel_at_period_end,
+        "canceled_at": sub.canceled_at,
+        "test_clock_id": sub.test_clock_id,
+    }
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        account_id=row.account_id,
+        id=row.id,
+        policy=policy_from_mapping(row.policy),
+        preset=row.preset,
+        status=SubscriptionStatus(row.status),
+        anchor_at=row.anchor_at,
+        period=Period(row.period_start, row.period_end),
+        seats_total=row.seats_total,
+        seats_at_renewal=row.seats_at_renewal,
+        seats_paid=row.seats_paid,
+        created_at=row.created_at,
+        cancel_at_period_end=row.cancel_at_period_end,
+        canceled_at=row.canceled_at,
+        test_clock_id=row.test_clock_id,
+        version=row.version,
+    )
+
+
+def _by_key(account_id: str, subscription_id: str) -> Select[Any]:
+    return select(subscriptions).where(
+        subscriptions.c.account_id == account_id, subscriptions.c.id == subscription_id
+    )
+
+
+class SqlSubscriptions(Repository):
+    def add(self, subscription: Subscription) -> None:
+        statement = insert(subscriptions).values(
+            account_id=subscription.account_id,
+            id=subscription.id,
+            version=subscription.version,
+            created_at=subscription.created_at,
+            **_values(subscription),
+        )
+        insert_unique(
+            self._conn, statement, lambda: f"Subscription {subscription.id!r} exists already."
+        )
+
+    def get(self, account_id: str, subscription_id: str) -> Subscription:
+        return self._one(_by_key(account_id, subscription_id), subscription_id)
+
+    def get_for_update(self, account_id: str, subscription_id: str) -> Subscription:
+        # PostgreSQL: the row lock every seat change of this subscription queues on. SQLite has
+        # no FOR UPDATE (the compiler leaves it out): BEGIN IMMEDIATE already gave this
+        # transaction the database's only write lock.
+        return self._one(_by_key(account_id, subscription_id).with_for_update(), subscription_id)
+
+    def save(self, subscription: Subscription) -> Subscription:
+        result = self._conn.execute(
+            update(subscriptions)
+            .where(
+                subscriptions.c.account_id == subscription.account_id,
+                subscriptions.c.id == subscription.id,
+                subscriptions.c.version == subscription.version,
+            )
+            .values(version=subscription.version + 1, **_values(subscription))
+        )
+        if result.rowcount != 1:
+            stored = self.get(subscription.account_id, subscription.id)  # NotFound if gone
+            raise Conflict(
+                f"Subscription {subscription.id!r} was changed meanwhile (version "
+                f"{stored.version}, not {subscription.version}): load it again and retry."
+            )
+        return replace(subscription, version=subscription.version + 1)
+
+    def for_account(self, account_id: str) -> tuple[Subscription, ...]:
+        rows = self._conn.execute(
+            select(subscriptions)
+            .where(subscriptions.c.account_id == account_id)
+            .order_by(subscriptions.c.created_at, subscriptions.c.id)
+        )
+        return tuple(_subscription(r) for r in rows)
+
+    def workspace_ids(self, account_id: str, subscription_id: str) -> tuple[str, ...]:
+        sw = subscription_workspaces
+        rows = self._conn.execute(
+            select(sw.c.workspace_id)
+            .where(sw.c.account_id == account_id, sw.c.subscription_id == subscription_id)
+            .order_by(sw.c.workspace_id)
+        )
+        return tuple(rows.scalars())
+
+    def set_workspaces(
+        self, account_id: str, subscription_id: str, workspace_ids: Sequence[str]
+    ) -> None:
+        sw = subscription_workspaces
+        self._conn.execute(
+            delete(sw).where(sw.c.account_id == account_id, sw.c.subscription_id == subscription_id)
+        )
+        if not workspace_ids:
+            return
+        rows = [
+            {"account_id": account_id, "workspace_id": w, "subscription_id": subscription_id}
+            for w in dict.fromkeys(workspace_ids)
+        ]
+        insert_unique(
+            self._conn,
+            insert(sw).values(rows),
+            lambda: (
+                f"A workspace of {', '.join(workspace_ids)} is covered by another "
+                "subscription already: a workspace belongs to at most one subscription."
+            ),
+        )
+
+    def find_for_workspace(self, account_id: str, workspace_id: str) -> Subscription | None:
+        sw = subscription_workspaces
+        row = self._conn.execute(
+            select(subscriptions)
+            .join(
+                sw,
+                (sw.c.account_id == subscriptions.c.account_id)
+                & (sw.c.subscription_id == subscriptions.c.id),
+            )
+            .where(sw.c.account_id == account_id, sw.c.workspace_id == workspace_id)
+        ).one_or_none()
+        return None if row is None else _subscription(row)
+
+    def claim_due(self, at: datetime, *, limit: int) -> tuple[Subscription, ...]:
+        rows = self._conn.execute(
+            select(subscriptions)
+            .where(
+                subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
+                subscriptions.c.period_end <= at,
+            )
+            .order_by(subscriptions.c.period_end, subscriptions.c.account_id, subscriptions.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return tuple(_subscription(r) for r in rows)
+
+    def _one(self, statement: Select[Any], subscription_id: str) -> Subscription:
+        row = self._conn.execute(statement).one_or_none()
+        if row is None:
+            raise NotFound(kind="subscription", key=subscription_id)
+        return _subscription(row)
+
+
+class SqlAddons(Repository):
+    def counts(self, account_id: str, subscription_id: str) -> dict[str, int]:
+        rows = self._conn.execute(
+            # Labelled: a Row is a tuple, and ``row.count`` would be tuple.count.
+            select(addons.c.name, addons.c["count"].label("n"))
+            .where(addons.c.account_id == account_id, addons.c.subscription_id == subscription_id)
+            .order_by(addons.c.name)
+        )
+        return {r.name: r.n for r in rows}
+
+    def set_count(
+        self, account_id: str, subscription_id: str, name: str, count: int, *, at: datetime
+    ) -> None:
+        if count < 0:
+            raise ValueError(f"an add-on count is never negative, got {count}")
+        key = (
+            addons.c.account_id == account_id,
+            addons.c.subscription_id == subscription_id,
+            addons.c.name == name,
+        )
+        if count == 0:
+            self._conn.execute(delete(addons).where(*key))
+            return
+        # Called under the subscription's lock, so update-then-insert cannot race.
+        updated = self._conn.execute(update(addons).where(*key).values(count=count, updated_at=at))
+        if updated.rowcount == 0:
+            self._conn.execute(
+                insert(addons).values(
+                    account_id=account_id,
+                    subscription_id=subscription_id,
+                    name=name,
+                    count=count,
+                    updated_at=at,
+                )
+            )

@@ -1,0 +1,95 @@
+"""The SQLAlchemy unit of work: one connection, one transaction, every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from seatledger.store.engine import READ_ONLY
+from seatledger.store.repositories.invoices import SqlInvoices, SqlPendingLines
+from seatledger.store.repositories.logs import (
+    SqlAudit,
+    SqlCredits,
+    SqlIdempotency,
+    SqlLedger,
+    SqlOutbox,
+)
+from seatledger.store.repositories.people import SqlAccounts, SqlPersons, SqlWorkspaces
+from seatledger.store.repositories.rosters import SqlRosters
+from seatledger.store.repositories.subscriptions import SqlAddons, SqlSubscriptions
+
+
+class SqlUnitOfWork:
+    """``with uow: ...; uow.commit()`` on an engine from ``make_engine``.
+
+    Each ``with`` block checks out a connection and opens a transaction (``BEGIN IMMEDIATE`` on
+    SQLite, so the block holds the database's write lock from its first statement); leaving the
+    block rolls back whatever was not committed and returns the connection. The same object can
+    be entered again for the next transaction, but not while it is open (no nesting: a use case
+    is one transaction). After ``commit()`` inside the block, further statements start a new
+    transaction.
+
+    ``read_only=True`` is for units that only read (pages, exports): on SQLite they do not queue
+    behind writers, and both databases refuse a write made in one by mistake.
+    """
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self.engine = engine
+        self.read_only = read_only
+        self._connection: Connection | None = None
+        self.accounts = SqlAccounts(self)
+        self.workspaces = SqlWorkspaces(self)
+        self.persons = SqlPersons(self)
+        self.subscriptions = SqlSubscriptions(self)
+        self.rosters = SqlRosters(self, self.persons)
+        self.addons = SqlAddons(self)
+        self.ledger = SqlLedger(self)
+        self.audit = SqlAudit(self)
+        self.outbox = SqlOutbox(self)
+        self.invoices = SqlInvoices(self)
+        self.pending_lines = SqlPendingLines(self)
+        self.credits = SqlCredits(self)
+        self.idempotency = SqlIdempotency(self)
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            raise RuntimeError("Use the unit of work inside `with uow:`.")
+        return self._connection
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("This unit of work is open already: one transaction at a time.")
+        connection = self.engine.connect()
+        try:
+            if self.read_only:
+                connection.execution_options(**{READ_ONLY: True})
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
