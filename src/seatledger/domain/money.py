@@ -50,6 +50,7 @@ class Rounding(StrEnum):
 
     @property
     def decimal_mode(self) -> str:
+        """The ``decimal`` module's name for this mode (``ROUND_HALF_UP``...), passed explicitly."""
         return _DECIMAL_MODES[self]
 
 
@@ -115,6 +116,7 @@ class Money:
 
     @classmethod
     def zero(cls, currency: str) -> Self:
+        """Nothing, in ``currency``: the start of a sum (``Money.zero("EUR")`` is EUR 0.00)."""
         return cls(Decimal(0), currency)
 
     @classmethod
@@ -158,6 +160,7 @@ class Money:
 
     @property
     def is_settled(self) -> bool:
+        """Whether the amount has no digits below the minor unit: 49.50 EUR yes, 49.505 no."""
         return self.amount == self.amount.quantize(_exponent(self.currency), context=_SETTLE)
 
     @property
@@ -168,6 +171,7 @@ class Money:
         return int(self.amount.scaleb(minor_unit(self.currency), context=_EXACT))
 
     def as_fraction(self) -> Fraction:
+        """The amount as an exact ``Fraction`` for proration arithmetic: 0.10 is 1/10."""
         return Fraction(self.amount)
 
     def _same(self, other: Money) -> None:
@@ -214,10 +218,12 @@ class Money:
 
     @property
     def is_zero(self) -> bool:
+        """Whether the amount is zero (either sign)."""
         return self.amount == 0
 
     @property
     def is_negative(self) -> bool:
+        """Whether the amount is below zero: a credit (negative zero is not negative)."""
         return self.amount < 0
 
     def format(self) -> str:

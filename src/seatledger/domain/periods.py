@@ -17,6 +17,8 @@ from seatledger.domain.errors import InvalidInput
 
 
 class IntervalUnit(StrEnum):
+    """The unit of a billing interval; month, quarter and year are calendar months (clamped)."""
+
     DAY = "day"
     WEEK = "week"
     MONTH = "month"
@@ -113,10 +115,12 @@ class Period:
 
     @property
     def start_on(self) -> date:
+        """The UTC date of ``start``, the first instant covered."""
         return self.start.date()
 
     @property
     def end_on(self) -> date:
+        """The UTC date of ``end``, the first instant no longer covered (half-open)."""
         return self.end.date()
 
 

@@ -24,11 +24,15 @@ from seatledger.domain.periods import Interval
 
 
 class SeatMode(StrEnum):
+    """How the seat count moves: bought ahead (manual) or following usage (automatic)."""
+
     MANUAL = "manual"  # seats are bought first; an action that needs one more is refused
     AUTOMATIC = "automatic"  # seats follow usage; each added person is billed
 
 
 class ProrationUnit(StrEnum):
+    """The grain of a mid-period change's share of the period (see ``proration``)."""
+
     SECOND = "second"
     DAY = "day"
     MONTH = "month"
@@ -36,24 +40,32 @@ class ProrationUnit(StrEnum):
 
 
 class OnIncrease(StrEnum):
+    """Where the prorated charge of more seats goes: an invoice now, the next invoice, nowhere."""
+
     CHARGE_NOW = "charge_now"
     NEXT_INVOICE = "next_invoice"
     NONE = "none"
 
 
 class OnDecrease(StrEnum):
+    """Where the prorated credit of fewer seats goes: a credit now, the next invoice, nowhere."""
+
     CREDIT_NOW = "credit_now"
     CREDIT_NEXT_INVOICE = "credit_next_invoice"
     NONE = "none"
 
 
 class DecreaseRelease(StrEnum):
+    """When removed seats stop being bought: at once, or when the current period ends."""
+
     IMMEDIATE = "immediate"
     PERIOD_END = "period_end"
 
 
 @dataclass(frozen=True, slots=True)
 class ProrationPolicy:
+    """The ``proration`` table of a policy: ``unit``, ``on_increase``, ``on_decrease``."""
+
     unit: ProrationUnit = ProrationUnit.SECOND
     on_increase: OnIncrease = OnIncrease.CHARGE_NOW
     on_decrease: OnDecrease = OnDecrease.CREDIT_NOW
@@ -108,9 +120,11 @@ class Policy:
 
     @property
     def roles(self) -> frozenset[str]:
+        """Every role the policy knows, billable or free."""
         return frozenset(self.billable_roles) | frozenset(self.free_roles)
 
     def is_billable(self, role: str) -> bool:
+        """Whether a holder of ``role`` uses a seat."""
         return role in self.billable_roles
 
     def billed_seats(self, seats_total: int) -> int:
