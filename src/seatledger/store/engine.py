@@ -21,10 +21,10 @@ from typing import Any
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
-from seatledger.domain.errors import InvalidInput
+from seatledger.domain.errors import InvalidInput, SeatLedgerError
 
 DATABASE_URL_ENV = "SEATLEDGER_DATABASE_URL"
 READ_ONLY = "seatledger_read_only"
@@ -75,10 +75,20 @@ def make_engine(url: str | URL) -> Engine:
     """
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
-    engine = create_engine(parsed)
-    event.listen(engine, "begin", _begin_postgres)
+        engine = _sqlite_engine(parsed)
+    else:
+        engine = create_engine(parsed)
+        event.listen(engine, "begin", _begin_postgres)
+    event.listen(engine, "handle_error", _unwrap_refusals)
     return engine
+
+
+def _unwrap_refusals(context: ExceptionContext) -> BaseException | None:
+    # A refusal raised while binding a value (a naive datetime for UTCDateTime) reaches the caller
+    # as itself, not wrapped in SQLAlchemy's StatementError, so it maps to a 4xx like any other.
+    if isinstance(context.original_exception, SeatLedgerError):
+        return context.original_exception
+    return None
 
 
 def _sqlite_engine(url: URL) -> Engine:

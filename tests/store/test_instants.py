@@ -1,0 +1,54 @@
+"""Instants are stored as UTC and read back as aware UTC datetimes, on both databases."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from seatledger.domain.errors import InvalidInput
+from seatledger.service.ports import Account, Person
+from seatledger.store import SqlUnitOfWork
+
+KOLKATA = timezone(timedelta(hours=5, minutes=30))
+NEW_YORK_WINTER = timezone(timedelta(hours=-5))
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        pytest.param(datetime(2026, 4, 1, tzinfo=UTC), id="utc"),
+        pytest.param(datetime(2026, 4, 1, 5, 30, tzinfo=KOLKATA), id="kolkata-same-instant"),
+        pytest.param(datetime(2026, 1, 31, 23, 59, 59, 999_999, tzinfo=UTC), id="microseconds"),
+        pytest.param(datetime(2025, 12, 31, 20, 0, tzinfo=NEW_YORK_WINTER), id="crosses-year"),
+    ],
+)
+def test_an_instant_comes_back_as_the_same_aware_utc_instant(
+    uow: SqlUnitOfWork, written: datetime
+) -> None:
+    with uow:
+        uow.accounts.add(Account("acc_1", "One", written))
+        uow.commit()
+    with uow:
+        read = uow.accounts.get("acc_1").created_at
+    assert read == written
+    assert read.tzinfo is UTC
+    assert read.isoformat() == written.astimezone(UTC).isoformat()
+
+
+def test_a_naive_datetime_is_refused_before_it_reaches_the_database(uow: SqlUnitOfWork) -> None:
+    naive = datetime(2026, 4, 1)  # noqa: DTZ001 - the naive instant is the point
+    with uow, pytest.raises(InvalidInput) as refused:
+        uow.accounts.add(Account("acc_1", "One", naive))
+    assert refused.value.field == "instant"
+    assert "naive 2026-04-01T00:00:00" in refused.value.message
+
+
+def test_nullable_instants_stay_null(uow: SqlUnitOfWork) -> None:
+    at = datetime(2026, 4, 1, tzinfo=UTC)
+    with uow:
+        uow.accounts.add(Account("acc_1", "One", at))
+        uow.persons.add(Person("acc_1", "per_1", "ana@x.test", "Ana", at))
+        uow.commit()
+    with uow:
+        assert uow.persons.get("acc_1", "per_1").erased_at is None

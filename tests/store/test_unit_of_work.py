@@ -1,0 +1,219 @@
+"""The unit of work: all or nothing, one at a time, and the seat lock that serializes writers."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine
+from store_builders import ACCOUNT, SUBSCRIPTION, World, add_account, month_from, new_subscription
+
+from seatledger.clock import ManualClock
+from seatledger.domain.errors import Conflict, NotFound
+from seatledger.service.ports import Account, SubscriptionStatus
+from seatledger.store import SqlUnitOfWork, make_engine
+
+LOCK_WAIT_SECONDS = 10
+
+
+class Boom(Exception):
+    pass
+
+
+def test_an_exception_rolls_back_everything_written(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with pytest.raises(Boom), uow:
+        uow.accounts.add(Account("acc_new", "New", clock.now()))
+        uow.ledger.append(
+            ACCOUNT,
+            SUBSCRIPTION,
+            at=clock.now(),
+            kind="x",
+            seats_total=1,
+            seats_used=1,
+            seats_at_renewal=1,
+            seats_paid=1,
+        )
+        uow.subscriptions.save(replace(world.subscription, seats_total=9))
+        raise Boom
+    with uow:
+        with pytest.raises(NotFound):
+            uow.accounts.get("acc_new")
+        assert uow.ledger.entries(ACCOUNT, SUBSCRIPTION) == ()
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription
+
+
+def test_leaving_without_commit_writes_nothing(uow: SqlUnitOfWork, clock: ManualClock) -> None:
+    with uow:
+        uow.accounts.add(Account("acc_new", "New", clock.now()))
+    with uow, pytest.raises(NotFound):
+        uow.accounts.get("acc_new")
+
+
+def test_an_explicit_rollback_undoes_what_came_before_it(
+    uow: SqlUnitOfWork, clock: ManualClock
+) -> None:
+    with uow:
+        uow.accounts.add(Account("acc_gone", "Gone", clock.now()))
+        uow.rollback()
+        uow.accounts.add(Account("acc_kept", "Kept", clock.now()))
+        uow.commit()
+    with uow:
+        assert uow.accounts.get("acc_kept").name == "Kept"
+        with pytest.raises(NotFound):
+            uow.accounts.get("acc_gone")
+
+
+def test_a_unit_of_work_is_one_transaction_at_a_time(uow: SqlUnitOfWork) -> None:
+    with pytest.raises(RuntimeError, match="inside `with uow:`"):
+        uow.accounts.get("acc_any")
+    with uow, pytest.raises(RuntimeError, match="open already"), uow:
+        pass
+    with uow, pytest.raises(NotFound):  # usable again after the refused nesting
+        uow.accounts.get("acc_any")
+
+
+def test_a_subscription_round_trips_and_saves_with_a_version_check(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        loaded = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+        assert loaded == world.subscription
+        assert loaded.policy == world.subscription.policy
+        later = clock.advance(timedelta(days=10))
+        changed = replace(
+            loaded,
+            seats_total=3,
+            seats_paid=3,
+            cancel_at_period_end=True,
+            canceled_at=later,
+            test_clock_id="clk_1",
+        )
+        saved = uow.subscriptions.save(changed)
+        assert saved.version == loaded.version + 1
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            uow.subscriptions.save(changed)  # the stale copy
+        uow.commit()
+    with uow:
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == saved
+        assert uow.subscriptions.for_account(ACCOUNT) == (saved,)
+        with pytest.raises(NotFound):
+            uow.subscriptions.get(ACCOUNT, "sub_nowhere")
+
+
+def test_a_workspace_belongs_to_one_subscription_at_most(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        uow.subscriptions.add(new_subscription("sub_two", clock.now()))
+        with pytest.raises(Conflict, match="at most one subscription"):
+            uow.subscriptions.set_workspaces(ACCOUNT, "sub_two", ["ws_side"])
+        uow.subscriptions.set_workspaces(ACCOUNT, SUBSCRIPTION, ["ws_main"])
+        uow.subscriptions.set_workspaces(ACCOUNT, "sub_two", ["ws_side"])
+        uow.commit()
+    with uow:
+        assert uow.subscriptions.workspace_ids(ACCOUNT, SUBSCRIPTION) == ("ws_main",)
+        covering = uow.subscriptions.find_for_workspace(ACCOUNT, "ws_side")
+        assert covering is not None and covering.id == "sub_two"
+
+
+def test_claim_due_finds_active_subscriptions_whose_period_has_ended(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    start = clock.now()
+    with uow:
+        uow.subscriptions.add(new_subscription("sub_later", start + timedelta(days=5)))
+        canceled = replace(
+            new_subscription("sub_canceled", start), status=SubscriptionStatus.CANCELED
+        )
+        uow.subscriptions.add(canceled)
+        uow.commit()
+    end = month_from(start).end
+    with uow:
+        assert uow.subscriptions.claim_due(end - timedelta(seconds=1), limit=10) == ()
+        assert [s.id for s in uow.subscriptions.claim_due(end, limit=10)] == [SUBSCRIPTION]
+        assert [s.id for s in uow.subscriptions.claim_due(end + timedelta(days=5), limit=10)] == [
+            SUBSCRIPTION,
+            "sub_later",
+        ]
+        assert len(uow.subscriptions.claim_due(end + timedelta(days=5), limit=1)) == 1
+
+
+def test_a_second_writer_waits_for_the_first_to_commit(
+    engine: Engine, world: World, clock: ManualClock
+) -> None:
+    """Guards against lost seat updates: two changes read the same seat count and both write.
+
+    The first unit takes the seat lock (PostgreSQL ``SELECT ... FOR UPDATE``; SQLite
+    ``BEGIN IMMEDIATE``) and holds it; the second must block until the first commits, and then
+    read what the first wrote rather than the count they both started from.
+    """
+    first_locked, release_first = threading.Event(), threading.Event()
+    seen_by_second: list[int] = []
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                sub = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+                first_locked.set()
+                release_first.wait(LOCK_WAIT_SECONDS)
+                uow.subscriptions.save(replace(sub, seats_total=sub.seats_total + 1))
+                uow.commit()
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+            first_locked.set()
+
+    def second() -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                sub = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+                seen_by_second.append(sub.seats_total)
+                uow.subscriptions.save(replace(sub, seats_total=sub.seats_total + 1))
+                uow.commit()
+        except BaseException as error:
+            errors.append(error)
+
+    one, two = threading.Thread(target=first), threading.Thread(target=second)
+    one.start()
+    assert first_locked.wait(LOCK_WAIT_SECONDS)
+    two.start()
+    two.join(timeout=0.5)
+    waited = two.is_alive()
+    release_first.set()
+    one.join(LOCK_WAIT_SECONDS)
+    two.join(LOCK_WAIT_SECONDS)
+    assert errors == []
+    assert waited, "the second writer did not wait for the first one's lock"
+    assert seen_by_second == [world.subscription.seats_total + 1]
+    with SqlUnitOfWork(engine) as uow:
+        assert (
+            uow.subscriptions.get(ACCOUNT, SUBSCRIPTION).seats_total
+            == world.subscription.seats_total + 2
+        )
+
+
+@pytest.mark.postgres
+def test_billing_workers_skip_subscriptions_another_worker_holds(
+    postgres_database_url: str, clock: ManualClock
+) -> None:
+    """Guards against billing workers queueing behind each other (or billing one subscription
+    twice at once): ``claim_due`` skips rows locked by another transaction."""
+    engine = make_engine(postgres_database_url)
+    try:
+        start = clock.now()
+        with SqlUnitOfWork(engine) as uow:
+            add_account(uow, ACCOUNT, start)
+            for sub in ("sub_a", "sub_b"):
+                uow.subscriptions.add(new_subscription(sub, start))
+            uow.commit()
+        due = month_from(start).end
+        with SqlUnitOfWork(engine) as worker_one, SqlUnitOfWork(engine) as worker_two:
+            (claimed_one,) = worker_one.subscriptions.claim_due(due, limit=1)
+            claimed_two = worker_two.subscriptions.claim_due(due, limit=10)
+            assert [s.id for s in claimed_two] == sorted({"sub_a", "sub_b"} - {claimed_one.id})
+    finally:
+        engine.dispose()
