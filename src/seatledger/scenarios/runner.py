@@ -285,14 +285,12 @@ def run_scenario(scenario: Scenario, database_url: str | None = None) -> Scenari
     clock = ManualClock(scenario.start)
     with tempfile.TemporaryDirectory(prefix="seatledger-scenario-") as folder:
         url = database_url or f"sqlite:///{Path(folder) / 'scenario.sqlite3'}"
-        svc = bootstrap(url, clock=clock, migrate=True)
+        svc = bootstrap(url, clock=clock, migrate_first=True)
         try:
             run = _Run(scenario, policy, svc, clock)
             steps = [run.step(step) for step in scenario.steps]
         finally:
-            dispose = getattr(svc, "dispose", None)
-            if callable(dispose):
-                dispose()
+            svc.dispose()
     return ScenarioOutcome(file=scenario.file, name=scenario.name, steps=steps)
 
 
