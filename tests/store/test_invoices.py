@@ -17,7 +17,7 @@ from store_builders import (
 )
 
 from seatledger.clock import ManualClock
-from seatledger.domain.errors import Conflict, InvalidInput
+from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.invoices import InvoiceLine, LineKind
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
@@ -219,3 +219,22 @@ def test_pending_lines_wait_until_billed_once(
         assert uow.pending_lines.unbilled(ACCOUNT, SUBSCRIPTION) == ()
         with pytest.raises(Conflict):
             uow.pending_lines.mark_billed(ACCOUNT, [first.id], invoice.id)
+
+
+def test_invoices_are_listed_per_subscription_and_missing_ones_are_not_found(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    april = month_from(clock.now())
+    with uow:
+        uow.subscriptions.add(new_subscription("sub_two", clock.now()))
+        mine = add_invoice(uow, april)
+        add_invoice(uow, april, subscription_id="sub_two")
+        assert uow.invoices.for_subscription(ACCOUNT, SUBSCRIPTION) == (mine,)
+        assert uow.invoices.for_subscription(ACCOUNT, "sub_quiet") == ()
+        with pytest.raises(NotFound):
+            uow.invoices.get(ACCOUNT, "inv_nowhere")
+        with pytest.raises(NotFound):
+            uow.invoices.set_status(ACCOUNT, "inv_nowhere", InvoiceStatus.VOID)
+        with pytest.raises(NotFound) as missing:
+            add_invoice(uow, april, account_id="acc_nowhere")
+        assert missing.value.kind == "account"

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from store_builders import World
 
 from seatledger.clock import ManualClock
@@ -97,3 +98,40 @@ def test_erasing_keeps_the_ledger_and_removes_the_e_mail(
         assert newcomer.id != ana.id
         # Erasing twice changes nothing.
         assert uow.persons.erase(account, ana.id, at=clock.advance(timedelta(days=1))) == erased
+
+
+def test_two_first_invites_of_one_e_mail_make_one_person(
+    engine: Engine, world: World, clock: ManualClock
+) -> None:
+    """Guards against a duplicate person (or a spurious failure) when two requests invite the same
+    new address at once: the later insert waits for the earlier one, then finds its row."""
+    first_added, release_first = threading.Event(), threading.Event()
+    ids: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def ensure(name: str, hold: bool) -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                ids[name] = uow.persons.ensure(world.account_id, "eve@x.test", at=clock.now()).id
+                if hold:
+                    first_added.set()
+                    release_first.wait(10)
+                uow.commit()
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+            first_added.set()
+
+    one = threading.Thread(target=ensure, args=("first", True))
+    two = threading.Thread(target=ensure, args=("second", False))
+    one.start()
+    assert first_added.wait(10)
+    two.start()
+    two.join(timeout=0.3)
+    release_first.set()
+    one.join(10)
+    two.join(10)
+    assert errors == []
+    assert ids["second"] == ids["first"]
+    with SqlUnitOfWork(engine) as uow:
+        found = uow.persons.find_by_email(world.account_id, "eve@x.test")
+        assert found is not None and found.id == ids["first"]

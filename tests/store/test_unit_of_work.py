@@ -217,3 +217,31 @@ def test_billing_workers_skip_subscriptions_another_worker_holds(
             assert [s.id for s in claimed_two] == sorted({"sub_a", "sub_b"} - {claimed_one.id})
     finally:
         engine.dispose()
+
+
+def test_add_on_counts_are_set_changed_and_removed(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        assert uow.addons.counts(ACCOUNT, SUBSCRIPTION) == {}
+        uow.addons.set_count(ACCOUNT, SUBSCRIPTION, "admin_seat_pack", 1, at=clock.now())
+        uow.addons.set_count(ACCOUNT, SUBSCRIPTION, "extra_pack", 2, at=clock.now())
+        uow.addons.set_count(ACCOUNT, SUBSCRIPTION, "admin_seat_pack", 3, at=clock.now())
+        uow.commit()
+    with uow:
+        assert uow.addons.counts(ACCOUNT, SUBSCRIPTION) == {"admin_seat_pack": 3, "extra_pack": 2}
+        uow.addons.set_count(ACCOUNT, SUBSCRIPTION, "extra_pack", 0, at=clock.now())
+        with pytest.raises(ValueError, match="never negative"):
+            uow.addons.set_count(ACCOUNT, SUBSCRIPTION, "extra_pack", -1, at=clock.now())
+        uow.commit()
+    with uow:
+        assert uow.addons.counts(ACCOUNT, SUBSCRIPTION) == {"admin_seat_pack": 3}
+
+
+def test_a_workspace_outside_every_bundle_has_no_subscription(
+    uow: SqlUnitOfWork, world: World
+) -> None:
+    with uow:
+        uow.subscriptions.set_workspaces(ACCOUNT, SUBSCRIPTION, [])
+        assert uow.subscriptions.workspace_ids(ACCOUNT, SUBSCRIPTION) == ()
+        assert uow.subscriptions.find_for_workspace(ACCOUNT, "ws_main") is None
