@@ -484,7 +484,8 @@ class InvoiceRepository(Protocol):
         The number is the account's next one, allocated under a lock on the account's counter:
         a rolled-back invoice gives its number back, so numbers have no gaps. A second renewal
         invoice for the same (subscription, ``renewal_of``, kind) raises ``Conflict`` and uses no
-        number.
+        number. Lock subscriptions before adding invoices, never after: the counter lock then
+        always comes last and two units never wait on each other in a circle.
         """
 
     def get(self, account_id: str, invoice_id: str) -> Invoice: ...
