@@ -20,9 +20,9 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced
 
-## make run: the service on the embedded SQLite default, with a demo account.
+## make run: the embedded SQLite default with the demo account (the HTTP service joins it with the API).
 run: setup
-	$(BIN)/seatledger serve --demo
+	$(BIN)/seatledger demo
 
 lint: setup
 	$(BIN)/ruff check src tests bench

@@ -15,15 +15,22 @@ from seatledger import bootstrap, presets
 from seatledger.cli.errors import fail, refusals_exit
 from seatledger.scenarios.format import ScenarioFileError, load_scenario, scenario_files
 from seatledger.scenarios.runner import ScenarioOutcome, outcome_json, run_scenario
+from seatledger.service import subscriptions
+from seatledger.service.demo import DEMO_OWNER, DEMO_WORKSPACE, seed_demo
 
 app = typer.Typer(
     name="seatledger",
     help="Seat management and exact seat-based billing.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,
 )
-presets_app = typer.Typer(help="The built-in seat policies, one per seed product.", invoke_without_command=True)
-scenario_app = typer.Typer(help="Run scenario files (timelines of seat and billing events).", no_args_is_help=True)
+presets_app = typer.Typer(
+    help="The built-in seat policies, one per seed product.", invoke_without_command=True
+)
+scenario_app = typer.Typer(
+    help="Run scenario files (timelines of seat and billing events).", no_args_is_help=True
+)
 app.add_typer(presets_app, name="presets")
 app.add_typer(scenario_app, name="scenario")
 
@@ -31,7 +38,11 @@ out = Console(highlight=False, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database", envvar="SEATLEDGER_DATABASE_URL", help="Database URL (default: the embedded SQLite file)."),
+    typer.Option(
+        "--database",
+        envvar="SEATLEDGER_DATABASE_URL",
+        help="Database URL (default: the embedded SQLite file).",
+    ),
 ]
 
 
@@ -41,11 +52,16 @@ def presets_list(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     table = Table("preset", "currency", "interval", "seat mode", "seat price", "base price")
+    table.columns[0].no_wrap = True
     for name in presets.preset_names():
         policy = presets.preset_policy(name)
         table.add_row(
-            name, policy.currency, str(policy.interval), policy.seat_mode.value,
-            policy.seat_price.format(), policy.base_price.format(),
+            name,
+            policy.currency,
+            str(policy.interval),
+            policy.seat_mode.value,
+            policy.seat_price.format(),
+            policy.base_price.format(),
         )
     out.print(table)
 
@@ -65,11 +81,39 @@ def migrate(database: DatabaseOption = None) -> None:
     out.print(f"Migrated {url}", markup=False)
 
 
+@app.command()
+def demo(database: DatabaseOption = None) -> None:
+    """Create the demo account (once) in the database and show its seats and invoices."""
+    with refusals_exit(bootstrap.STORE_ERRORS):
+        runtime = bootstrap.bootstrap(database, migrate_first=True)
+        try:
+            account_id, created = seed_demo(runtime)
+            usage = subscriptions.seat_usage_of(
+                runtime, account_id=account_id, workspace=DEMO_WORKSPACE
+            )
+        finally:
+            runtime.dispose()
+    verb = "Created" if created else "Found"
+    out.print(f"{verb} the demo account {account_id} in {runtime.database_url}", markup=False)
+    out.print(
+        f"Workspace {DEMO_WORKSPACE!r} (reviewer-pro): {usage.used} / {usage.total} seats used, "
+        f"{usage.available} available. Owner: {DEMO_OWNER}",
+        markup=False,
+    )
+
+
 @scenario_app.command("run")
 def scenario_run(
-    files: Annotated[list[Path], typer.Argument(help="Scenario files, or folders of *.yaml / *.json files.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Scenario files, or folders of *.yaml / *.json files.")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
-    database: Annotated[str | None, typer.Option("--database", help="Run against this database instead of a temporary SQLite file.")] = None,
+    database: Annotated[
+        str | None,
+        typer.Option(
+            "--database", help="Run against this database instead of a temporary SQLite file."
+        ),
+    ] = None,
 ) -> None:
     """Run scenario files. Exit 0 when every expectation holds, 1 when one fails, 2 for a bad file."""
     paths = scenario_files(files)
@@ -105,7 +149,9 @@ def _print_outcome(outcome: ScenarioOutcome) -> None:
         step_mark = "[green]✓[/]" if step.ok else "[red]✗[/]"
         what = step.action or "time passes"
         detail = f" → {step.error}" if step.error else ""
-        out.print(f"  {step_mark} {step.index:>2}. {step.at:%Y-%m-%d %H:%M}  {what}{detail}  charged {step.charged.format()}")
+        out.print(
+            f"  {step_mark} {step.index:>2}. {step.at:%Y-%m-%d %H:%M}  {what}{detail}  charged {step.charged.format()}"
+        )
         for failure in step.failures:
             out.print(f"       [red]{failure}[/]", markup=True)
 
