@@ -24,9 +24,11 @@ setup: $(VENV)/.synced
 run: setup
 	$(BIN)/seatledger demo
 
+LINT_PATHS := src tests scripts $(wildcard bench)
+
 lint: setup
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 	$(BIN)/lint-imports
 
 typecheck: setup
