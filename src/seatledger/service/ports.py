@@ -188,6 +188,20 @@ class Subscription:
 
 
 @dataclass(frozen=True, slots=True)
+class TestClock:
+    """A clock of an account's own, for trying billing over time: the subscriptions attached to it
+    live at ``now_at`` instead of the wall clock, and time moves only when the clock is advanced."""
+
+    __test__ = False  # a product record, not a pytest test class
+
+    account_id: str
+    id: str
+    name: str
+    now_at: datetime
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class LedgerRecord:
     """One row of a subscription's seat ledger: the counts right after a change.
 
@@ -374,7 +388,11 @@ class SubscriptionRepository(Protocol):
         """Up to ``limit`` active subscriptions of any account whose period ended at or before
         ``at``, earliest first, locked like ``get_for_update``. On PostgreSQL rows locked by
         another worker are skipped (``FOR UPDATE SKIP LOCKED``), so several billing workers can
-        run side by side without waiting on each other."""
+        run side by side without waiting on each other. Subscriptions attached to a test clock
+        are left out: their clock, not the wall clock, bills them."""
+
+    def count_due(self, at: datetime) -> int:
+        """How many subscriptions ``claim_due`` would find without a limit (locking nothing)."""
 
 
 class RosterRepository(Protocol):
@@ -503,6 +521,10 @@ class InvoiceRepository(Protocol):
 
     def set_status(self, account_id: str, invoice_id: str, status: InvoiceStatus) -> Invoice: ...
 
+    def by_number(self, number: int, *, account_id: str | None = None) -> tuple[Invoice, ...]:
+        """The invoices numbered ``number``: the account's one, or one per account that has it
+        when ``account_id`` is None (numbers are per account), by account id."""
+
 
 class PendingLineRepository(Protocol):
     def add(
@@ -532,6 +554,22 @@ class CreditRepository(Protocol):
         """The sum of the account's movements in ``currency`` (zero when none)."""
 
     def entries(self, account_id: str) -> tuple[CreditEntry, ...]: ...
+
+
+class TestClockRepository(Protocol):
+    def add(self, clock: TestClock) -> None:
+        """Insert; ``Conflict`` if the id exists."""
+
+    def get(self, account_id: str, clock_id: str) -> TestClock: ...
+
+    def get_for_update(self, account_id: str, clock_id: str) -> TestClock:
+        """Read and lock the clock until the unit of work ends: one advance at a time."""
+
+    def move(self, account_id: str, clock_id: str, now_at: datetime) -> TestClock:
+        """Set the clock's time (the caller checks it does not go back)."""
+
+    def for_account(self, account_id: str) -> tuple[TestClock, ...]:
+        """The account's test clocks, oldest first."""
 
 
 class IdempotencyRepository(Protocol):
@@ -583,6 +621,9 @@ class UnitOfWork(Protocol):
 
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+
+    @property
+    def test_clocks(self) -> TestClockRepository: ...
 
     def __enter__(self) -> Self: ...
 

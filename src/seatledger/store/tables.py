@@ -138,6 +138,19 @@ subscriptions = Table(
     Index("ix_subscriptions_due", "status", "period_end"),
 )
 
+test_clocks = Table(
+    "test_clocks",
+    metadata,
+    _id("account_id"),
+    _id("id"),
+    Column("name", String(NAME), nullable=False),
+    # The clock's time: subscriptions attached to it (subscriptions.test_clock_id) live here.
+    _at("now_at"),
+    _at("created_at"),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
 subscription_workspaces = Table(
     "subscription_workspaces",
     metadata,

@@ -19,6 +19,7 @@ from seatledger.store.repositories.logs import (
 from seatledger.store.repositories.people import SqlAccounts, SqlPersons, SqlWorkspaces
 from seatledger.store.repositories.rosters import SqlRosters
 from seatledger.store.repositories.subscriptions import SqlAddons, SqlSubscriptions
+from seatledger.store.repositories.test_clocks import SqlTestClocks
 
 
 class SqlUnitOfWork:
@@ -52,6 +53,7 @@ class SqlUnitOfWork:
         self.pending_lines = SqlPendingLines(self)
         self.credits = SqlCredits(self)
         self.idempotency = SqlIdempotency(self)
+        self.test_clocks = SqlTestClocks(self)
 
     @property
     def connection(self) -> Connection:

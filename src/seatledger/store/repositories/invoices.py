@@ -129,6 +129,17 @@ class SqlInvoices(Repository):
     def for_account(self, account_id: str) -> tuple[Invoice, ...]:
         return self._select(invoices.c.account_id == account_id)
 
+    def by_number(self, number: int, *, account_id: str | None = None) -> tuple[Invoice, ...]:
+        where = [invoices.c.number == number]
+        if account_id is not None:
+            where.append(invoices.c.account_id == account_id)
+        heads = self._conn.execute(
+            select(invoices.c.account_id, invoices.c.id)
+            .where(*where)
+            .order_by(invoices.c.account_id)
+        ).all()
+        return tuple(self.get(h.account_id, h.id) for h in heads)
+
     def set_status(self, account_id: str, invoice_id: str, status: InvoiceStatus) -> Invoice:
         result = self._conn.execute(
             update(invoices)

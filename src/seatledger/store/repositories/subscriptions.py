@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
@@ -52,6 +52,15 @@ def _subscription(row: Any) -> Subscription:
         canceled_at=row.canceled_at,
         test_clock_id=row.test_clock_id,
         version=row.version,
+    )
+
+
+def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
+    # Subscriptions on a test clock are billed when their clock moves, never by the wall clock.
+    return (
+        subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
+        subscriptions.c.period_end <= at,
+        subscriptions.c.test_clock_id.is_(None),
     )
 
 
@@ -156,15 +165,19 @@ class SqlSubscriptions(Repository):
     def claim_due(self, at: datetime, *, limit: int) -> tuple[Subscription, ...]:
         rows = self._conn.execute(
             select(subscriptions)
-            .where(
-                subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
-                subscriptions.c.period_end <= at,
-            )
+            .where(*_due(at))
             .order_by(subscriptions.c.period_end, subscriptions.c.account_id, subscriptions.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
         return tuple(_subscription(r) for r in rows)
+
+    def count_due(self, at: datetime) -> int:
+        return int(
+            self._conn.execute(
+                select(func.count()).select_from(subscriptions).where(*_due(at))
+            ).scalar_one()
+        )
 
     def _one(self, statement: Select[Any], subscription_id: str) -> Subscription:
         row = self._conn.execute(statement).one_or_none()
