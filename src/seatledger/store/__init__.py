@@ -21,6 +21,8 @@ as aware UTC; money is integer minor units with an ISO 4217 currency.
   (active/canceled), ``anchor_at``, interval, current ``period_start``/``period_end``,
   ``seats_total``, ``seats_at_renewal``, ``seats_paid``, ``cancel_at_period_end``,
   ``canceled_at``, ``test_clock_id``, ``version`` (optimistic check on save).
+- ``test_clocks`` (account_id, id): name, ``now_at``: the time the subscriptions attached to it
+  (``subscriptions.test_clock_id``) live at; the billing run leaves those to their clock.
 - ``subscription_workspaces`` (account_id, workspace_id): the bundle, i.e. which subscription
   covers a workspace; keyed by workspace, so a workspace has at most one subscription.
 - ``memberships`` (account_id, workspace_id, person_id): status pending/active/deactivated,
@@ -46,6 +48,9 @@ as aware UTC; money is integer minor units with an ISO 4217 currency.
 - ``idempotency_keys`` (account_id, key): request hash, response JSON, created_at.
 - ``webhook_outbox`` (account_id, seq): event type, payload JSON, created/delivered instants,
   attempts.
+
+An issued invoice (status other than ``draft``) never changes: triggers refuse updating anything
+but its status, and updating or deleting its lines.
 
 ``seq`` of the audit log, the outbox and credit entries comes from one PostgreSQL sequence per
 table (no lock between concurrent writers of an account; gaps possible); on SQLite, whose writers
