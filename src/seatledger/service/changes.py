@@ -18,6 +18,7 @@ from seatledger.service.context import Services
 from seatledger.service.gateway import draft_views, load_state, save_state
 from seatledger.service.results import ChangeResult, credit_created
 from seatledger.service.state import AuditEntry, Effects, SubscriptionState
+from seatledger.service.test_clocks import now_of
 
 Mutation = Callable[[SubscriptionState, Effects, datetime], dict[str, Any] | None]
 
@@ -60,9 +61,9 @@ def change_subscription(
 
     With ``write=False`` (a preview) everything is computed the same way and rolled back.
     """
-    at = svc.clock.now()
     with svc.uow() as uow:
         state = load_state(uow, account_id, workspace)
+        at = now_of(uow, state, svc.clock)
         effects = Effects()
         advance(state, effects, until=at)
         if permission is not None:

@@ -85,6 +85,7 @@ def load_state_by_id(
         canceled_at=sub.canceled_at,
         created_at=sub.created_at,
         version=sub.version,
+        test_clock_id=sub.test_clock_id,
         workspace_ids={name: ws_id for ws_id, name in names.items()},
     )
 
@@ -105,6 +106,7 @@ def _record(state: SubscriptionState) -> Subscription:
         created_at=state.created_at,
         cancel_at_period_end=state.cancel_at_period_end,
         canceled_at=state.canceled_at,
+        test_clock_id=state.test_clock_id,
         version=state.version,
     )
 

@@ -50,6 +50,8 @@ class SubscriptionState:
     canceled_at: datetime | None = None
     created_at: datetime | None = None
     version: int = 0
+    # The test clock the subscription lives on (``service/test_clocks.py``), None for the wall.
+    test_clock_id: str | None = None
     # Workspace name -> id for the workspaces the subscription covers. The roster held here names
     # workspaces by name (what people and scenario files use); the store keys them by id.
     workspace_ids: dict[str, str] = field(default_factory=dict)

@@ -28,6 +28,7 @@ from seatledger.service.context import Services
 from seatledger.service.gateway import create_state, credit_balance, load_state
 from seatledger.service.results import ChangeResult, credit_created
 from seatledger.service.state import Effects, Event, SubscriptionState, SubscriptionStatus
+from seatledger.service.test_clocks import now_of
 
 
 def first_billing_period(
@@ -63,13 +64,20 @@ def subscribe(
     owner_email: str,
     seats: int,
     anchor_at: datetime | None = None,
+    test_clock_id: str | None = None,
 ) -> ChangeResult:
     """Create a subscription covering ``workspaces`` (a bundle when several), its owner holding the
-    policy's owner role in the first workspace, and issue the first invoice in advance."""
+    policy's owner role in the first workspace, and issue the first invoice in advance.
+
+    With ``test_clock_id`` the subscription lives on that test clock of the account from the
+    start: it begins at the clock's time (see ``service/test_clocks.py``)."""
     if not workspaces:
         raise InvalidInput("workspaces", "must name at least one workspace")
     owner = normalize_email(owner_email)
     at = svc.clock.now()
+    if test_clock_id is not None:
+        with svc.uow() as uow:
+            at = uow.test_clocks.get(account_id, test_clock_id).now_at
     anchor, period = first_billing_period(policy, at, anchor_at)
     roster = Roster(
         (
@@ -90,6 +98,7 @@ def subscribe(
         ),
         roster=Roster(),
         workspaces=tuple(workspaces),
+        test_clock_id=test_clock_id,
     )
     decisions.check_seat_limit(Roster(), roster, policy, seats, at)
     state.roster = roster
@@ -275,7 +284,7 @@ def cancel_subscription(
 
 def seat_usage_of(svc: Services, *, account_id: str, workspace: str) -> SeatUsage:
     """Seats total / used / available now, for the subscription covering ``workspace``."""
-    at = svc.clock.now()
     with svc.uow() as uow:
         state = load_state(uow, account_id, workspace, lock=False)
+        at = now_of(uow, state, svc.clock)
     return state.usage(at)
