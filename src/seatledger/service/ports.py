@@ -580,6 +580,135 @@ class IdempotencyRepository(Protocol):
         with the same key committed first)."""
 
 
+# ---------------------------------------------------------------------------------------------
+# API keys and webhooks: who may call the HTTP API, and where events are delivered.
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A key to the HTTP API of one account. Only a SHA-256 hash of its secret is kept: the
+    secret is shown once, when the key is made.
+
+    ``person_id`` binds the key to one person, whose roles then decide what its requests may do;
+    an account-wide key (``None``) names the acting person on each request instead. A revoked key
+    keeps its row (``revoked_at`` set) so the audit of who used what stays readable.
+    """
+
+    account_id: str
+    id: str
+    name: str
+    secret_hash: str
+    created_at: datetime
+    person_id: str | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    """A URL that receives the account's events, signed with ``secret`` (HMAC-SHA256).
+
+    ``event_types`` empty means every event. An endpoint receives the events created from its
+    ``created_at`` on; a disabled endpoint (``disabled_at`` set) receives nothing more.
+    """
+
+    account_id: str
+    id: str
+    url: str
+    secret: str
+    description: str
+    event_types: tuple[str, ...]
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"  # waiting for its turn or its next attempt
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # every attempt failed; the endpoint's later events go ahead
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDelivery:
+    """One event on its way to one endpoint. ``next_attempt_at`` is when it may be sent (again);
+    ``lease_until`` marks an attempt in flight, so two deliverers never send it at once."""
+
+    account_id: str
+    endpoint_id: str
+    event_seq: int
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    lease_until: datetime | None = None
+    delivered_at: datetime | None = None
+    last_status_code: int | None = None
+    last_error: str | None = None
+
+
+class ApiKeyRepository(Protocol):
+    def add(self, key: ApiKey) -> None:
+        """Insert; ``Conflict`` if the id exists."""
+
+    def get(self, account_id: str, key_id: str) -> ApiKey: ...
+
+    def for_account(self, account_id: str) -> tuple[ApiKey, ...]:
+        """The account's keys, revoked ones included, oldest first."""
+
+    def revoke(self, account_id: str, key_id: str, *, at: datetime) -> ApiKey:
+        """Set ``revoked_at`` (a key revoked already keeps its first revocation instant)."""
+
+
+class WebhookEndpointRepository(Protocol):
+    def add(self, endpoint: WebhookEndpoint) -> None:
+        """Insert; ``Conflict`` if the id exists."""
+
+    def get(self, account_id: str, endpoint_id: str) -> WebhookEndpoint: ...
+
+    def for_account(self, account_id: str) -> tuple[WebhookEndpoint, ...]:
+        """The account's endpoints, disabled ones included, oldest first."""
+
+    def disable(self, account_id: str, endpoint_id: str, *, at: datetime) -> WebhookEndpoint:
+        """Set ``disabled_at`` (an endpoint disabled already keeps its first instant)."""
+
+
+class WebhookDeliveryRepository(Protocol):
+    def add(self, delivery: WebhookDelivery) -> None:
+        """Insert; ``Conflict`` if the (endpoint, event) pair exists."""
+
+    def get(self, account_id: str, endpoint_id: str, event_seq: int) -> WebhookDelivery: ...
+
+    def due(self, at: datetime, *, limit: int) -> tuple[WebhookDelivery, ...]:
+        """Up to ``limit`` deliveries of any account that may be attempted at ``at``: for each
+        endpoint only its pending delivery of the lowest event ``seq`` (events reach an endpoint
+        in order), and only when its ``next_attempt_at`` has come and no lease runs past ``at``;
+        earliest ``next_attempt_at`` first."""
+
+    def lease(
+        self, account_id: str, endpoint_id: str, event_seq: int, *, at: datetime, until: datetime
+    ) -> bool:
+        """Take the attempt: set ``lease_until`` if the delivery is still pending and not leased
+        past ``at``. False when another deliverer took it first (a conditional update, so two
+        deliverers never both win)."""
+
+    def record_attempt(
+        self,
+        account_id: str,
+        endpoint_id: str,
+        event_seq: int,
+        *,
+        status: DeliveryStatus,
+        at: datetime,
+        next_attempt_at: datetime,
+        status_code: int | None,
+        error: str | None,
+    ) -> WebhookDelivery:
+        """Count one attempt, set its outcome and clear the lease (``delivered_at`` is ``at``
+        when ``status`` is delivered)."""
+
+    def for_endpoint(self, account_id: str, endpoint_id: str) -> tuple[WebhookDelivery, ...]:
+        """The endpoint's deliveries in event order."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``."""
 
@@ -624,6 +753,15 @@ class UnitOfWork(Protocol):
 
     @property
     def test_clocks(self) -> TestClockRepository: ...
+
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+
+    @property
+    def webhook_endpoints(self) -> WebhookEndpointRepository: ...
+
+    @property
+    def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
 
     def __enter__(self) -> Self: ...
 

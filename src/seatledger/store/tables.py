@@ -383,3 +383,65 @@ webhook_outbox = Table(
 
 # Rows of these tables are never changed or removed (database triggers refuse it).
 APPEND_ONLY = (seat_ledger, audit_log, credit_entries)
+
+HREF = 2048  # a URL, as browsers accept them
+
+# API keys: only the SHA-256 of the secret is stored. A key bound to a person acts as them.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _id("account_id"),
+    _id("id"),
+    Column("name", String(NAME), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    _id("person_id", nullable=True),
+    _at("created_at"),
+    _at("revoked_at", nullable=True),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+    ForeignKeyConstraint(["account_id", "person_id"], ["persons.account_id", "persons.id"]),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    _id("account_id"),
+    _id("id"),
+    Column("url", String(HREF), nullable=False),
+    Column("secret", String(ID), nullable=False),
+    Column("description", String(NAME), nullable=False),
+    # A JSON list of event types; empty receives every event.
+    Column("event_types", JSON, nullable=False),
+    _at("created_at"),
+    _at("disabled_at", nullable=True),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(["account_id"], ["accounts.id"]),
+)
+
+# One row per (endpoint, event): each endpoint gets each event once, in event order, whatever
+# happens to the other endpoints of the account.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    _id("account_id"),
+    _id("endpoint_id"),
+    Column("event_seq", BigInteger, nullable=False),
+    Column("status", String(KIND), nullable=False),
+    _count("attempts"),
+    _at("next_attempt_at"),
+    _at("lease_until", nullable=True),
+    _at("created_at"),
+    _at("delivered_at", nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    PrimaryKeyConstraint("account_id", "endpoint_id", "event_seq"),
+    ForeignKeyConstraint(
+        ["account_id", "endpoint_id"], ["webhook_endpoints.account_id", "webhook_endpoints.id"]
+    ),
+    ForeignKeyConstraint(
+        ["account_id", "event_seq"], ["webhook_outbox.account_id", "webhook_outbox.seq"]
+    ),
+    CheckConstraint("status IN ('pending', 'delivered', 'failed')", name="status"),
+    # The deliverer looks for pending deliveries whose next attempt has come.
+    Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+)

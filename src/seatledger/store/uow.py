@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 
 from seatledger.store.engine import READ_ONLY
+from seatledger.store.repositories.api_keys import SqlApiKeys
 from seatledger.store.repositories.invoices import SqlInvoices, SqlPendingLines
 from seatledger.store.repositories.logs import (
     SqlAudit,
@@ -20,6 +21,7 @@ from seatledger.store.repositories.people import SqlAccounts, SqlPersons, SqlWor
 from seatledger.store.repositories.rosters import SqlRosters
 from seatledger.store.repositories.subscriptions import SqlAddons, SqlSubscriptions
 from seatledger.store.repositories.test_clocks import SqlTestClocks
+from seatledger.store.repositories.webhooks import SqlWebhookDeliveries, SqlWebhookEndpoints
 
 
 class SqlUnitOfWork:
@@ -54,6 +56,9 @@ class SqlUnitOfWork:
         self.credits = SqlCredits(self)
         self.idempotency = SqlIdempotency(self)
         self.test_clocks = SqlTestClocks(self)
+        self.api_keys = SqlApiKeys(self)
+        self.webhook_endpoints = SqlWebhookEndpoints(self)
+        self.webhook_deliveries = SqlWebhookDeliveries(self)
 
     @property
     def connection(self) -> Connection:
