@@ -47,7 +47,14 @@ as aware UTC; money is integer minor units with an ISO 4217 currency.
 - ``audit_log`` (account_id, seq): append-only; at, actor, action, target, before/after JSON.
 - ``idempotency_keys`` (account_id, key): request hash, response JSON, created_at.
 - ``webhook_outbox`` (account_id, seq): event type, payload JSON, created/delivered instants,
-  attempts.
+  attempts. ``delivered_at`` is set once the event is handed to the account's webhook endpoints.
+- ``api_keys`` (account_id, id): name, ``secret_hash`` (SHA-256 of the secret, never the secret),
+  ``person_id`` (a key bound to one person) or NULL (account-wide), created/revoked instants.
+- ``webhook_endpoints`` (account_id, id): url, signing secret, description, ``event_types`` JSON
+  list (empty: every event), created/disabled instants.
+- ``webhook_deliveries`` (account_id, endpoint_id, event_seq): one outbox event on its way to one
+  endpoint: status pending/delivered/failed, attempts, ``next_attempt_at``, ``lease_until`` (an
+  attempt in flight), the last status code and error.
 
 An issued invoice (status other than ``draft``) never changes: triggers refuse updating anything
 but its status, and updating or deleting its lines.
