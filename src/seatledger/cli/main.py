@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from seatledger import bootstrap, presets
+from seatledger.cli.billing import register as register_billing
 from seatledger.cli.errors import fail, refusals_exit
 from seatledger.scenarios.format import ScenarioFileError, load_scenario, scenario_files
 from seatledger.scenarios.runner import ScenarioOutcome, outcome_json, run_scenario
@@ -33,6 +34,7 @@ scenario_app = typer.Typer(
 )
 app.add_typer(presets_app, name="presets")
 app.add_typer(scenario_app, name="scenario")
+register_billing(app)
 
 out = Console(highlight=False, soft_wrap=True)
 
