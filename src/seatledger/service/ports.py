@@ -709,6 +709,14 @@ class WebhookDeliveryRepository(Protocol):
         """The endpoint's deliveries in event order."""
 
 
+class WebhookSender(Protocol):
+    """Sends one webhook request; the HTTP client is the adapter's choice."""
+
+    def send(self, url: str, body: bytes, headers: Mapping[str, str]) -> int:
+        """POST ``body`` to ``url`` and return the answer's status code; raise ``OSError``
+        (``ConnectionError``, ``TimeoutError``) when no answer came."""
+
+
 class UnitOfWork(Protocol):
     """One transaction over every repository: ``with uow: ...; uow.commit()``."""
 
