@@ -189,19 +189,27 @@ def follow_usage(
 ) -> None:
     """In automatic seat mode, seats follow usage: bill whoever starts or stops using a seat.
 
-    The wanted count is the number of seat holders (never below ``min_seats``). A manual-mode
-    subscription only records the change in the ledger.
+    The wanted count is the number of seat holders (never below ``min_seats``). In manual mode the
+    count only moves when someone fills a seat kept until the period ends (``decrease_release:
+    period_end``): that takes the seat back, billed as any increase (free while it is still paid,
+    as ``refill_paid_seat_free`` keeps it), so a renewal never bills fewer seats than are in use.
+    Otherwise a manual-mode change is only recorded in the ledger.
     """
     policy = state.policy
+    billing = state.billing
     if policy.seat_mode is SeatMode.AUTOMATIC:
         wanted = max(state.usage(at).used - state.addon_seats, policy.min_seats or 0, 0)
-        billing = state.billing
         if (
             wanted != billing.seats_at_renewal
             or wanted > billing.seats_paid
             or wanted > billing.seats_total
         ):
             bill_seat_change(state, effects, at=at, new_total=wanted, reason=reason, email=email)
+            return
+    else:
+        needed = state.usage(at).used - state.addon_seats
+        if needed > billing.seats_at_renewal:
+            bill_seat_change(state, effects, at=at, new_total=needed, reason=reason, email=email)
             return
     record(state, effects, at, reason, email=email)
 
