@@ -12,7 +12,9 @@ change can never forget it, and a change that moves nobody into the billable set
 when every seat is taken, a Participant role for a Facilitator) never fails on seats.
 
 Every instant is an aware datetime, converted to UTC; grants are live on ``[granted, expires_at)``.
-Every e-mail is normalized (``normalize_email``) before it is compared or stored.
+Every e-mail is normalized (``normalize_email``) before it is compared or stored. Who may ask for a
+change is ``permissions.require_permission``, re-exported here with ``Action`` so a use case finds
+every seat decision in one module.
 """
 
 from __future__ import annotations
