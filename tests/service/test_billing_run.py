@@ -1,0 +1,237 @@
+"""The billing run as a use case: what it bills, in which batches, what it leaves alone, and how it
+reports a subscription it cannot bill (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from billing_builders import (
+    OWNER,
+    all_renewals,
+    assert_gapless,
+    at,
+    invoice_numbers,
+    renewal_counts,
+    runtime_at,
+    seed_due,
+    stored_invoices,
+    subscribe,
+)
+from sqlalchemy import insert
+
+from seatledger.domain.errors import InvalidInput
+from seatledger.domain.invoices import InvoiceLine, LineKind
+from seatledger.domain.money import Money
+from seatledger.domain.periods import Period
+from seatledger.policy_files import resolve_policy
+from seatledger.service import accounts, members, subscriptions, test_clocks
+from seatledger.service.billing_run import BillingRunSummary, count_due, run_billing
+from seatledger.service.ports import InvoiceKind, InvoiceStatus, SubscriptionStatus
+from seatledger.store.tables import addons
+
+
+def test_every_due_subscription_is_billed_once_in_batches(database_url: str) -> None:
+    seeded = seed_due(database_url, accounts_count=4, per_account=3, anchor=at("2026-01-01"))
+    with runtime_at(database_url, at("2026-03-15")) as (runtime, _):
+        assert count_due(runtime) == 12
+        batches: list[BillingRunSummary] = []
+        summary = run_billing(runtime, batch_size=5, on_batch=batches.append)
+        # Feb 1 and Mar 1 are due for each of the 12: 24 renewals of 2 seats x USD 10.
+        assert summary.subscriptions_billed == 12
+        assert summary.invoices_issued == 24
+        assert summary.totals == {"USD": Money.of("480.00", "USD")}
+        assert summary.failures == ()
+        assert [b.subscriptions_billed for b in batches] == [5, 5, 2]
+        assert sum(b.invoices_issued for b in batches) == 24
+        assert count_due(runtime) == 0
+        assert run_billing(runtime).subscriptions_billed == 0
+        assert runtime.engine is not None
+        assert renewal_counts(runtime.engine) == all_renewals(seeded, at("2026-03-15"))
+        assert_gapless(invoice_numbers(runtime.engine), seeded.accounts)
+        with runtime.uow() as uow:
+            for account_id, sub_id in seeded.subscriptions:
+                sub = uow.subscriptions.get(account_id, sub_id)
+                assert sub.period == Period(at("2026-03-01"), at("2026-04-01"))
+                numbers = [i.number for i in uow.invoices.for_subscription(account_id, sub_id)]
+                assert len(numbers) == 2
+
+
+def test_totals_are_kept_per_currency(database_url: str) -> None:
+    with runtime_at(database_url, at("2026-04-01")) as (runtime, clock):
+        subscribe(runtime, "rallly-pro", 3)
+        subscribe(runtime, "reviewer-pro", 3)
+        clock.move_to(at("2026-05-01"))
+        summary = run_billing(runtime)
+    assert summary.totals == {
+        "EUR": Money.of("198.00", "EUR"),
+        "USD": Money.of("30.00", "USD"),
+    }
+    assert (summary.subscriptions_billed, summary.invoices_issued) == (2, 2)
+
+
+def test_until_bills_only_what_is_due_by_then(database_url: str) -> None:
+    with runtime_at(database_url, at("2026-01-10")) as (runtime, clock):
+        account_id, _ = subscribe(runtime, "rallly-pro", 1)
+        clock.move_to(at("2026-06-01"))
+        # Periods end Feb 10, Mar 10, Apr 10: the one ending at `until` exactly is due.
+        summary = run_billing(runtime, until=at("2026-04-10"))
+        assert (summary.subscriptions_billed, summary.invoices_issued) == (1, 3)
+        starts = [i.period.start for i in stored_invoices(runtime, account_id)]
+        assert starts == [at("2026-01-10"), at("2026-02-10"), at("2026-03-10"), at("2026-04-10")]
+
+
+def test_until_in_the_future_or_naive_or_a_bad_batch_size_is_refused(database_url: str) -> None:
+    with runtime_at(database_url, at("2026-04-01")) as (runtime, _):
+        with pytest.raises(InvalidInput) as future:
+            run_billing(runtime, until=at("2026-04-01") + timedelta(seconds=1))
+        assert future.value.field == "until"
+        with pytest.raises(InvalidInput) as naive:
+            run_billing(runtime, until=at("2026-03-01").replace(tzinfo=None))
+        assert naive.value.field == "until"
+        with pytest.raises(InvalidInput) as batch:
+            run_billing(runtime, batch_size=0)
+        assert batch.value.field == "batch_size"
+
+
+def test_subscriptions_on_a_test_clock_are_left_to_their_clock(database_url: str) -> None:
+    with runtime_at(database_url, at("2026-04-01")) as (runtime, clock):
+        walled, _ = subscribe(runtime, "rallly-pro", 1)
+        clocked = accounts.create_account(runtime, name="clocked")
+        clock_id = test_clocks.create_test_clock(
+            runtime, account_id=clocked, at=at("2026-04-01")
+        ).id
+        subscribe(runtime, "rallly-pro", 1, account_id=clocked, test_clock_id=clock_id)
+        clock.move_to(at("2026-07-01"))
+        assert count_due(runtime) == 1
+        summary = run_billing(runtime)
+        assert (summary.subscriptions_billed, summary.invoices_issued) == (1, 3)
+        assert len(stored_invoices(runtime, walled)) == 4
+        assert len(stored_invoices(runtime, clocked)) == 1
+
+
+def test_role_expiries_before_a_renewal_run_at_their_own_instant(database_url: str) -> None:
+    """Regression guard: an expiry inside the period must be billed from the day it happened, not
+    from the renewal that found it (automatic seat mode, credit on the next invoice)."""
+    policy = resolve_policy("voltasis-pro", {"expiring_roles": {"contractor": "P10D"}})
+    with runtime_at(database_url, at("2026-03-01")) as (runtime, clock):
+        account_id = accounts.create_account(runtime, name="expiring")
+        subscriptions.subscribe(
+            runtime,
+            account_id=account_id,
+            policy=policy,
+            preset=None,
+            workspaces=["main"],
+            owner_email=OWNER,
+            seats=1,
+        )
+        # A contractor from Mar 1 to Mar 11: 2 seats for 10 days, then 1.
+        members.invite_members(
+            runtime,
+            account_id=account_id,
+            workspace="main",
+            actor=OWNER,
+            emails=["c@main.test"],
+            role="contractor",
+        )
+        clock.move_to(at("2026-04-01"))
+        run_billing(runtime)
+        renewal = stored_invoices(runtime, account_id)[-1]
+    assert [(ln.kind, ln.amount.format(), ln.period.start) for ln in renewal.lines] == [
+        (LineKind.PRORATION_CHARGE, "10.00", at("2026-03-01")),  # 1 x 10 x 31/31
+        (LineKind.PRORATION_CREDIT, "-6.77", at("2026-03-11")),  # 1 x 10 x 21/31 = 6.774
+        (LineKind.SEATS, "10.00", at("2026-04-01")),
+    ]
+    assert renewal.total.format() == "13.23"
+
+
+def test_a_subscription_canceled_at_period_end_gets_a_final_invoice_and_no_renewal(
+    database_url: str,
+) -> None:
+    with runtime_at(database_url, at("2026-03-01")) as (runtime, clock):
+        account_id, _ = subscribe(runtime, "voltasis-pro", 1)
+        common = {"account_id": account_id, "workspace": "main", "actor": OWNER}
+        clock.move_to(at("2026-03-17"))
+        members.invite_members(runtime, **common, emails=["a@main.test"], role="employee")
+        subscriptions.cancel_subscription(runtime, **common, at_period_end=True)
+        clock.move_to(at("2026-06-01"))
+        summary = run_billing(runtime)
+        assert (summary.subscriptions_billed, summary.invoices_issued) == (1, 1)
+        final = stored_invoices(runtime, account_id)[-1]
+        assert final.reason == "cancellation"
+        # The pending line of the invite (1 x 10 x 15/31 = 4.838) is settled, nothing renewed.
+        assert [(ln.kind, ln.amount.format()) for ln in final.lines] == [
+            (LineKind.PRORATION_CHARGE, "4.84")
+        ]
+        with runtime.uow() as uow:
+            sub = uow.subscriptions.for_account(account_id)[0]
+        assert sub.status is SubscriptionStatus.CANCELED
+        assert sub.canceled_at == at("2026-04-01")
+        assert run_billing(runtime).invoices_issued == 0
+
+
+def test_a_subscription_that_cannot_be_renewed_is_reported_and_the_others_are_billed(
+    database_url: str,
+) -> None:
+    seeded = seed_due(database_url, accounts_count=3, per_account=2, anchor=at("2026-01-01"))
+    broken_account, broken = seeded.subscriptions[2]
+    with runtime_at(database_url, at("2026-02-10")) as (runtime, _):
+        assert runtime.engine is not None
+        with runtime.engine.begin() as conn:
+            # An add-on the plan does not sell: pricing its renewal is refused.
+            conn.execute(
+                insert(addons).values(
+                    account_id=broken_account,
+                    subscription_id=broken,
+                    name="retired_pack",
+                    count=1,
+                    updated_at=at("2026-01-01"),
+                )
+            )
+        summary = run_billing(runtime, batch_size=2)
+        assert summary.subscriptions_billed == 5
+        assert [(f.subscription_id, f.code) for f in summary.failures] == [
+            (broken, "invalid_input")
+        ]
+        assert "retired_pack" in summary.failures[0].message
+        # Left due, and reported again by the next run; nothing of it was written.
+        assert count_due(runtime) == 1
+        assert [f.subscription_id for f in run_billing(runtime).failures] == [broken]
+        assert [i.subscription_id for i in stored_invoices(runtime, broken_account)] == [
+            seeded.subscriptions[3][1]
+        ]
+
+
+def test_a_write_refused_half_way_rolls_back_its_batch_which_is_billed_one_by_one(
+    database_url: str,
+) -> None:
+    seeded = seed_due(database_url, accounts_count=2, per_account=3, anchor=at("2026-01-01"))
+    account_id, clashing = seeded.subscriptions[4]
+    with runtime_at(database_url, at("2026-02-10")) as (runtime, _):
+        period = Period(at("2026-02-01"), at("2026-03-01"))
+        usd = Money.of("10.00", "USD")
+        with runtime.uow() as uow:
+            # A renewal of February written already (by hand), while the period still says
+            # January: writing the run's own renewal breaks the one-per-period key.
+            uow.invoices.add(
+                account_id,
+                clashing,
+                kind=InvoiceKind.INVOICE,
+                status=InvoiceStatus.OPEN,
+                reason="renewal",
+                period=period,
+                currency="USD",
+                lines=[InvoiceLine(LineKind.SEATS, "1 × Seat", 1, usd, usd, period)],
+                issued_at=period.start,
+                at=period.start,
+                renewal_of=period.start,
+            )
+            uow.commit()
+        summary = run_billing(runtime, batch_size=6)
+        assert summary.subscriptions_billed == 5
+        assert [(f.subscription_id, f.code) for f in summary.failures] == [(clashing, "conflict")]
+        assert runtime.engine is not None
+        counts = renewal_counts(runtime.engine)
+        assert all(n == 1 for n in counts.values())
+        assert len(counts) == 6
+        assert_gapless(invoice_numbers(runtime.engine), seeded.accounts)
