@@ -21,6 +21,7 @@ from seatledger.domain.seats import (
     Roster,
     SeatUsage,
     normalize_email,
+    seat_holders,
 )
 from seatledger.service.billing_engine import bill_seat_change, change_addon, open_subscription
 from seatledger.service.changes import Mutation, change_subscription
@@ -67,7 +68,8 @@ def subscribe(
     test_clock_id: str | None = None,
 ) -> ChangeResult:
     """Create a subscription covering ``workspaces`` (a bundle when several), its owner holding the
-    policy's owner role in the first workspace, and issue the first invoice in advance.
+    policy's owner role in each of them (one person: one seat), and issue the first invoice in
+    advance.
 
     With ``test_clock_id`` the subscription lives on that test clock of the account from the
     start: it begins at the clock's time (see ``service/test_clocks.py``)."""
@@ -79,14 +81,24 @@ def subscribe(
         with svc.uow() as uow:
             at = uow.test_clocks.get(account_id, test_clock_id).now_at
     anchor, period = first_billing_period(policy, at, anchor_at)
+    # A bundle's buyer owns every workspace it covers, so they manage each one.
     roster = Roster(
-        (
-            Member(
-                owner, workspaces[0], MemberStatus.ACTIVE, frozenset({RoleGrant(policy.owner_role)})
-            ),
+        tuple(
+            Member(owner, name, MemberStatus.ACTIVE, frozenset({RoleGrant(policy.owner_role)}))
+            for name in dict.fromkeys(workspaces)
         )
     )
     decisions.check_seat_count(policy, SeatUsage(total=seats, used=0), seats)
+    if policy.seat_mode is SeatMode.AUTOMATIC:
+        # Seats follow the members: starting with any other count would bill seats nobody uses,
+        # then credit them back at the first roster change.
+        follows = max(len(seat_holders(roster, policy, at)), policy.min_seats or 0)
+        if seats != follows:
+            raise InvalidInput(
+                "seats",
+                f"follow the members in automatic seat mode: a subscription starts with {follows}, "
+                f"got {seats}",
+            )
     state = SubscriptionState(
         account_id=account_id,
         subscription_id="",
