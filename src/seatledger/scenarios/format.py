@@ -51,7 +51,8 @@ LINE_KINDS = ("base", "seats", "proration_charge", "proration_credit", "addon", 
 SEAT_KEYS = ("total", "used", "available", "free_used", "free_available")
 STEP_KEYS = frozenset({"at", "as", "workspace", "expect", *ACTIONS})
 FILE_KEYS = frozenset({"name", "preset", "policy", "start", "workspaces", "steps"})
-EXPECT_KEYS = frozenset({"error", "seats", "charged", "credited", "balance", "invoice"})
+# `message` extends SCENARIOS.md: the exact text of the refusal the step must fail with.
+EXPECT_KEYS = frozenset({"error", "message", "seats", "charged", "credited", "balance", "invoice"})
 
 
 class ScenarioFileError(Exception):
@@ -79,6 +80,7 @@ class ExpectedInvoice:
 @dataclass(frozen=True)
 class Expect:
     error: str | None = None
+    message: str | None = None
     seats: Mapping[str, int] = field(default_factory=dict)
     charged: Decimal | None = None
     credited: Decimal | None = None
@@ -286,6 +288,13 @@ def _expect(value: object, file: str, step: int) -> Expect:
         raise ScenarioFileError(
             file, step, "expect.error", f"must be one of {', '.join(ERROR_CODES)}; got {error!r}"
         )
+    message = spec.get("message")
+    if message is not None:
+        message = _text(message, file, step, "expect.message")
+        if error is None:
+            raise ScenarioFileError(
+                file, step, "expect.message", "needs expect.error: a message is a refusal's text"
+            )
     seats: dict[str, int] = {}
     if "seats" in spec:
         seat_spec = _mapping(spec["seats"], file, step, "expect.seats", frozenset(SEAT_KEYS))
@@ -332,6 +341,7 @@ def _expect(value: object, file: str, step: int) -> Expect:
         )
     return Expect(
         error=error,
+        message=message,
         seats=seats,
         charged=_amount(spec["charged"], file, step, "expect.charged")
         if "charged" in spec

@@ -77,10 +77,16 @@ class _Run:
     ) -> None:
         self.scenario, self.policy, self.svc, self.clock = scenario, policy, svc, clock
         self.account_id = accounts.create_account(svc, name=scenario.name)
-        self.subscribed: set[str] = set()
+        # Workspace -> the owner of the subscription covering it. A bundle's owner is
+        # owner@<first covered workspace>.test and owns every workspace of the bundle.
+        self.owners: dict[str, str] = {}
+
+    @property
+    def subscribed(self) -> set[str]:
+        return set(self.owners)
 
     def owner(self, workspace: str) -> str:
-        return f"owner@{workspace}.test"
+        return self.owners.get(workspace, f"owner@{workspace}.test")
 
     def step(self, step: Step) -> StepOutcome:
         invoices: list[InvoiceView] = []
@@ -141,17 +147,18 @@ class _Run:
         action = step.action
         if action == "subscribe":
             covered = list(arg["workspaces"] or [workspace])
+            owner = f"owner@{covered[0]}.test"
             result = subscriptions.subscribe(
                 svc,
                 account_id=account_id,
                 policy=self.policy,
                 preset=self.scenario.preset,
                 workspaces=covered,
-                owner_email=self.owner(covered[0]),
+                owner_email=owner,
                 seats=arg["seats"],
                 anchor_at=arg["anchor"],
             )
-            self.subscribed.update(covered)
+            self.owners.update(dict.fromkeys(covered, owner))
             return result
         if action in ("set_seats", "add_seats", "remove_seats", "preview_seats"):
             current = self.seats_bought(workspace)
@@ -225,6 +232,8 @@ def compare(expect: Expect, outcome: StepOutcome) -> list[str]:
     if expect.error != outcome.error:
         got = f"{outcome.error} ({outcome.message})" if outcome.error else "success"
         failures.append(f"error: expected {expect.error or 'success'}, got {got}")
+    elif expect.message is not None and expect.message != outcome.message:
+        failures.append(f"message: expected {expect.message!r}, got {outcome.message!r}")
     for key, expected in expect.seats.items():
         got_value = None if outcome.seats is None else _seat_value(outcome.seats, key)
         if got_value != expected:
@@ -311,6 +320,7 @@ def outcome_json(outcome: ScenarioOutcome) -> dict[str, Any]:
                 "action": s.action,
                 "ok": s.ok,
                 "error": s.error,
+                "message": s.message,
                 "seats": None
                 if s.seats is None
                 else {"total": s.seats.total, "used": s.seats.used, "available": s.seats.available}
