@@ -1,0 +1,1 @@
+"""accounts: the router and the schemas of one resource."""

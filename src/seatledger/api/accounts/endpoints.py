@@ -1,0 +1,173 @@
+"""``/v1/accounts``, ``/v1/account``, credit, the audit log and catching billing up."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from seatledger.api import limits
+from seatledger.api.accounts.schemas import (
+    AccountCreate,
+    AccountCreated,
+    AccountRead,
+    AuditEntryRead,
+    BalanceRead,
+    BillingRunRead,
+    CreditBalanceRead,
+    CreditEntryRead,
+)
+from seatledger.api.api_keys.schemas import ApiKeyRead
+from seatledger.api.idempotency import (
+    idempotency_header,
+    key_of,
+    recall,
+    remember,
+    replay,
+    request_hash,
+    reused,
+    storable,
+)
+from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
+from seatledger.api.problems import problem_responses
+from seatledger.api.routing import AccountId, resource_router
+from seatledger.api.schemas import InvoiceRead, amount
+from seatledger.api.security import CallerDep, ServicesDep
+from seatledger.domain.errors import Conflict, NotFound
+from seatledger.service import api_keys, billing, listings
+from seatledger.service.access import require_manager
+from seatledger.service.context import Services
+from seatledger.service.ports import IdempotencyRecord
+
+signup = APIRouter(prefix="/v1", tags=["accounts"], responses=problem_responses(409, 413, 422))
+router = resource_router("accounts")
+
+
+def signup_account_id(key: str) -> str:
+    """The id a sign-up with this ``Idempotency-Key`` gets, so a retry finds its account."""
+    return "acc_" + hashlib.sha256(f"sign-up:{key}".encode()).hexdigest()[:24]
+
+
+def _sign_up(svc: Services, body: AccountCreate, account_id: str | None) -> AccountCreated:
+    done = api_keys.sign_up(
+        svc, name=body.name, owner_email=body.owner_email, account_id=account_id
+    )
+    return AccountCreated(
+        account=AccountRead.of(done.account),
+        person_id=done.person.id,
+        api_key=ApiKeyRead.of(done.issued.key),
+        token=done.issued.token,
+    )
+
+
+@signup.post(
+    "/accounts",
+    status_code=201,
+    response_model=AccountCreated,
+    dependencies=[Depends(idempotency_header)],
+    summary="Sign up: open an account and get its first API key",
+)
+async def create_account(body: AccountCreate, request: Request, svc: ServicesDep) -> Response:
+    """Open an account for ``owner_email``; the answer holds the first API key (bound to that
+    person), shown only this once. No key is needed to sign up.
+
+    With an ``Idempotency-Key`` the account id is derived from the key, so a retry finds the
+    account it opened and gets the first answer again (without the key's secret)."""
+    key = key_of(request)
+    if key is None:
+        created = await run_in_threadpool(_sign_up, svc, body, None)
+        return JSONResponse(jsonable_encoder(created), status_code=201)
+    account_id = signup_account_id(key)
+    digest = request_hash("POST", request.url.path, "", body.owner_email, await request.body())
+    stored = await run_in_threadpool(recall, svc, account_id, key)
+    if stored is not None:
+        return replay(stored) if stored.request_hash == digest else reused(key, request.url.path)
+    try:
+        created = await run_in_threadpool(_sign_up, svc, body, account_id)
+    except Conflict:
+        # The same key opened the account a moment ago and its answer is not stored yet.
+        return reused(key, request.url.path)
+    response = JSONResponse(jsonable_encoder(created), status_code=201)
+    kept = storable(response)
+    assert kept is not None  # a JSON answer
+    record = IdempotencyRecord(
+        account_id=account_id,
+        key=key,
+        request_hash=digest,
+        response=kept,
+        created_at=svc.clock.now(),
+    )
+    await run_in_threadpool(remember, svc, record)
+    return response
+
+
+@router.get("/account", response_model=AccountRead, summary="The caller's account")
+def get_current_account(caller: CallerDep, svc: ServicesDep) -> AccountRead:
+    return AccountRead.of(listings.account(svc, caller=caller))
+
+
+@router.get("/accounts/{account_id}", response_model=AccountRead, summary="An account")
+def get_account(
+    account_id: AccountId,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> AccountRead:
+    """The caller's own account; any other id is not found (404)."""
+    if account_id != caller.account_id:
+        raise NotFound(kind="account", key=account_id)
+    return AccountRead.of(listings.account(svc, caller=caller))
+
+
+@router.get("/credit-balance", response_model=CreditBalanceRead, summary="The credit balance")
+def get_credit_balance(caller: CallerDep, svc: ServicesDep) -> CreditBalanceRead:
+    """Credit carried to the next invoices, per currency (account managers)."""
+    view = listings.credit(svc, caller=caller)
+    return CreditBalanceRead(
+        balances=[BalanceRead(currency=b.currency, amount=amount(b)) for b in view.balances]
+    )
+
+
+@router.get(
+    "/credit-entries", response_model=Page[CreditEntryRead], summary="Credit balance movements"
+)
+def list_credit_entries(
+    caller: CallerDep, svc: ServicesDep, limit: LimitQuery = 50, cursor: CursorQuery = None
+) -> Page[CreditEntryRead]:
+    entries = listings.credit(svc, caller=caller).entries
+    items, next_cursor = paginate(
+        entries, key=lambda e: (e.seq,), limit=limit, cursor=cursor, read=CreditEntryRead.of
+    )
+    return Page[CreditEntryRead](items=items, next_cursor=next_cursor)
+
+
+@router.get("/audit-log", response_model=Page[AuditEntryRead], summary="The audit log")
+def list_audit_log(
+    caller: CallerDep,
+    svc: ServicesDep,
+    action: Annotated[
+        str | None, Query(max_length=limits.ROLE, description="Only this action.")
+    ] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[AuditEntryRead]:
+    """Every change to the account, oldest first (account managers). People appear by id."""
+    records = [
+        r for r in listings.audit_log(svc, caller=caller) if action is None or r.action == action
+    ]
+    items, next_cursor = paginate(
+        records, key=lambda r: (r.seq,), limit=limit, cursor=cursor, read=AuditEntryRead.of
+    )
+    return Page[AuditEntryRead](items=items, next_cursor=next_cursor)
+
+
+@router.post("/billing/run", response_model=BillingRunRead, summary="Issue what has fallen due")
+def run_account_billing(caller: CallerDep, svc: ServicesDep) -> BillingRunRead:
+    """Issue, in time order, every renewal and role expiry of the account's subscriptions that
+    has fallen due (account managers). Subscriptions on a test clock follow their clock."""
+    require_manager(svc, caller)
+    issued = billing.bring_up_to_date(svc, account_id=caller.account_id)
+    return BillingRunRead(invoices=[InvoiceRead.of_view(v) for v in issued])

@@ -1,0 +1,1 @@
+"""api keys: the router and the schemas of one resource."""

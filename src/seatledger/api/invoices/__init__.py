@@ -1,0 +1,1 @@
+"""invoices: the router and the schemas of one resource."""

@@ -1,0 +1,1 @@
+"""members: the router and the schemas of one resource."""

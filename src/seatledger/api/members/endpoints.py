@@ -1,0 +1,217 @@
+"""``/v1/workspaces/{id}/members``, ``/invitations`` and ``/ownership``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from seatledger.api import limits
+from seatledger.api.members.schemas import (
+    InvitationCreate,
+    InvitationsRead,
+    MemberRead,
+    OwnershipTransfer,
+    RoleAssignment,
+)
+from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
+from seatledger.api.routing import PersonId, WorkspaceId, resource_router
+from seatledger.api.schemas import ChangeRead
+from seatledger.api.security import CallerDep, ServicesDep
+from seatledger.domain.seats import MemberStatus
+from seatledger.service import listings, members
+from seatledger.service.access import Caller
+from seatledger.service.context import Services
+
+router = resource_router("members")
+
+RoleName = Annotated[str, Path(min_length=1, max_length=limits.ROLE, description="A role.")]
+
+
+def _where(svc: Services, caller: Caller, workspace_id: str) -> dict[str, str]:
+    name = listings.workspace_name(svc, caller=caller, workspace_id=workspace_id)
+    return {"account_id": caller.account_id, "workspace": name, "actor": caller.email}
+
+
+def _email(svc: Services, caller: Caller, person_id: str) -> str:
+    return listings.person_email(svc, caller=caller, person_id=person_id)
+
+
+@router.get(
+    "/workspaces/{workspace_id}/members", response_model=Page[MemberRead], summary="Members"
+)
+def list_members(
+    workspace_id: WorkspaceId,
+    caller: CallerDep,
+    svc: ServicesDep,
+    status: Annotated[MemberStatus | None, Query(description="Only this status.")] = None,
+    role: Annotated[
+        str | None, Query(max_length=limits.ROLE, description="Only holders of this role.")
+    ] = None,
+    email: Annotated[
+        str | None,
+        Query(max_length=limits.EMAIL, description="Only e-mails containing this text."),
+    ] = None,
+    uses_seat: Annotated[bool | None, Query(description="Only seat holders, or only not.")] = None,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[MemberRead]:
+    """The workspace's members by e-mail, pending and deactivated ones included (its members and
+    the account managers)."""
+    needle = email.strip().lower() if email else None
+    found = [
+        m
+        for m in listings.members(svc, caller=caller, workspace_id=workspace_id)
+        if (status is None or m.status is status)
+        and (role is None or any(g.role == role for g in m.grants))
+        and (needle is None or needle in m.email)
+        and (uses_seat is None or m.uses_seat is uses_seat)
+    ]
+    items, next_cursor = paginate(
+        found, key=lambda m: (m.email,), limit=limit, cursor=cursor, read=MemberRead.of
+    )
+    return Page[MemberRead](items=items, next_cursor=next_cursor)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/invitations",
+    response_model=InvitationsRead,
+    summary="Invite a batch",
+)
+def invite(
+    workspace_id: WorkspaceId, body: InvitationCreate, caller: CallerDep, svc: ServicesDep
+) -> InvitationsRead:
+    """Invite people with one role (the policy's member managers). At the seat limit the batch
+    is refused with ``seat_limit_reached`` (409), saying how many seats are used of how many."""
+    result = members.invite_members(
+        svc,
+        **_where(svc, caller, workspace_id),
+        emails=body.emails,
+        role=body.role,
+        scope=body.scope,
+    )
+    return InvitationsRead.of_result(result)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/invitations/accept",
+    response_model=ChangeRead,
+    summary="Accept my invitation",
+)
+def accept_invitation(workspace_id: WorkspaceId, caller: CallerDep, svc: ServicesDep) -> ChangeRead:
+    """The acting person accepts their pending invitation to the workspace."""
+    where = _where(svc, caller, workspace_id)
+    result = members.accept_invite(
+        svc, account_id=caller.account_id, workspace=where["workspace"], email=caller.email
+    )
+    return ChangeRead.of(result)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/members/{person_id}/roles",
+    response_model=ChangeRead,
+    summary="Assign a role",
+)
+def assign_role(
+    workspace_id: WorkspaceId,
+    person_id: PersonId,
+    body: RoleAssignment,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> ChangeRead:
+    """Give a member a role, for the whole workspace or in a ``scope``. A role that moves them
+    into the paid seats is subject to the seat limit."""
+    result = members.assign_role(
+        svc,
+        **_where(svc, caller, workspace_id),
+        email=_email(svc, caller, person_id),
+        role=body.role,
+        scope=body.scope,
+    )
+    return ChangeRead.of(result)
+
+
+@router.delete(
+    "/workspaces/{workspace_id}/members/{person_id}/roles/{role}",
+    response_model=ChangeRead,
+    summary="Remove a role",
+)
+def remove_role(
+    workspace_id: WorkspaceId,
+    person_id: PersonId,
+    role: RoleName,
+    caller: CallerDep,
+    svc: ServicesDep,
+    scope: Annotated[
+        str | None, Query(min_length=1, max_length=limits.NAME, description="The role's scope.")
+    ] = None,
+) -> ChangeRead:
+    result = members.remove_role(
+        svc,
+        **_where(svc, caller, workspace_id),
+        email=_email(svc, caller, person_id),
+        role=role,
+        scope=scope,
+    )
+    return ChangeRead.of(result)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/members/{person_id}/deactivate",
+    response_model=ChangeRead,
+    summary="Deactivate a member",
+)
+def deactivate(
+    workspace_id: WorkspaceId, person_id: PersonId, caller: CallerDep, svc: ServicesDep
+) -> ChangeRead:
+    """Pause a member: their data stays; their seat is freed where deactivated members do not
+    count."""
+    result = members.deactivate_member(
+        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, person_id)
+    )
+    return ChangeRead.of(result)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/members/{person_id}/reactivate",
+    response_model=ChangeRead,
+    summary="Reactivate a member",
+)
+def reactivate(
+    workspace_id: WorkspaceId, person_id: PersonId, caller: CallerDep, svc: ServicesDep
+) -> ChangeRead:
+    """Bring a deactivated member back, subject to the seats available now."""
+    result = members.reactivate_member(
+        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, person_id)
+    )
+    return ChangeRead.of(result)
+
+
+@router.delete(
+    "/workspaces/{workspace_id}/members/{person_id}",
+    response_model=ChangeRead,
+    summary="Delete a member",
+)
+def delete(
+    workspace_id: WorkspaceId, person_id: PersonId, caller: CallerDep, svc: ServicesDep
+) -> ChangeRead:
+    """Remove a member for good; their personal data is erased when they belong nowhere else."""
+    result = members.delete_member(
+        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, person_id)
+    )
+    return ChangeRead.of(result)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/ownership",
+    response_model=ChangeRead,
+    summary="Transfer ownership",
+)
+def transfer_ownership(
+    workspace_id: WorkspaceId, body: OwnershipTransfer, caller: CallerDep, svc: ServicesDep
+) -> ChangeRead:
+    """Hand the owner role to another active member; only its holder may."""
+    result = members.transfer_ownership(
+        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, body.person_id)
+    )
+    return ChangeRead.of(result)

@@ -1,0 +1,1 @@
+"""plans: the router and the schemas of one resource."""

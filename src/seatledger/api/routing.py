@@ -1,0 +1,41 @@
+"""What every resource's router shares: the idempotent route class and the problems it documents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from seatledger.api import limits
+from seatledger.api.idempotency import IdempotentRoute
+from seatledger.api.problems import problem_responses
+
+# Every operation may meet these; each is documented as application/problem+json.
+PROBLEMS = (401, 403, 404, 409, 413, 422)
+
+
+def resource_router(tag: str) -> APIRouter:
+    """A router for one resource under ``/v1``, its writes honouring ``Idempotency-Key``."""
+    return APIRouter(
+        prefix="/v1",
+        tags=[tag],
+        route_class=IdempotentRoute,
+        responses=problem_responses(*PROBLEMS),
+    )
+
+
+def path_id(what: str) -> Any:
+    """A path parameter holding an id: ``what`` says which (``"A workspace id (`ws_…`)."``)."""
+    return Path(min_length=1, max_length=limits.ID, description=what)
+
+
+AccountId = Annotated[str, path_id("An account id (`acc_…`).")]
+WorkspaceId = Annotated[
+    str, Path(min_length=1, max_length=limits.ID, description="A workspace id (`ws_…`).")
+]
+PersonId = Annotated[
+    str, Path(min_length=1, max_length=limits.ID, description="A person id (`per_…`).")
+]
+SubscriptionId = Annotated[
+    str, Path(min_length=1, max_length=limits.ID, description="A subscription id (`sub_…`).")
+]

@@ -1,0 +1,1 @@
+"""seats: the router and the schemas of one resource."""

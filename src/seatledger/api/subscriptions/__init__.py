@@ -1,0 +1,1 @@
+"""subscriptions: the router and the schemas of one resource."""

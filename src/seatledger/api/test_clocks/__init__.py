@@ -1,0 +1,1 @@
+"""test clocks: the router and the schemas of one resource."""

@@ -1,0 +1,1 @@
+"""webhooks: the router and the schemas of one resource."""

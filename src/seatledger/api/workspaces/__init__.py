@@ -1,0 +1,1 @@
+"""workspaces: the router and the schemas of one resource."""
