@@ -1,4 +1,4 @@
-"""The ``seatledger`` command line: presets, migrations, scenarios."""
+"""The ``seatledger`` command line: presets, migrations, scenarios, billing, the HTTP server."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from rich.table import Table
 from seatledger import bootstrap, presets
 from seatledger.cli.billing import register as register_billing
 from seatledger.cli.errors import fail, refusals_exit
+from seatledger.cli.serve import register as register_serve
 from seatledger.scenarios.format import ScenarioFileError, load_scenario, scenario_files
+from seatledger.scenarios.report import outcome_text, summary_text
 from seatledger.scenarios.runner import ScenarioOutcome, outcome_json, run_scenario
 from seatledger.service import subscriptions
 from seatledger.service.demo import DEMO_OWNER, DEMO_WORKSPACE, seed_demo
@@ -35,6 +37,7 @@ scenario_app = typer.Typer(
 app.add_typer(presets_app, name="presets")
 app.add_typer(scenario_app, name="scenario")
 register_billing(app)
+register_serve(app)
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -127,35 +130,16 @@ def scenario_run(
         fail(str(exc))
     outcomes: list[ScenarioOutcome] = []
     for scenario in scenarios:
-        try:
+        with refusals_exit(bootstrap.STORE_ERRORS):
             outcome = run_scenario(scenario, database)
-        except ScenarioFileError as exc:
-            fail(str(exc))
         outcomes.append(outcome)
         if not as_json:
-            _print_outcome(outcome)
+            out.print(outcome_text(outcome))
     if as_json:
         print(json.dumps({"scenarios": [outcome_json(o) for o in outcomes]}, indent=2))
     else:
-        passed = sum(o.ok for o in outcomes)
-        steps = sum(len(o.steps) for o in outcomes)
-        colour = "green" if passed == len(outcomes) else "red"
-        out.print(f"[{colour}]{passed} of {len(outcomes)} scenarios passed[/] ({steps} steps)")
+        out.print(summary_text(outcomes))
     raise typer.Exit(0 if all(o.ok for o in outcomes) else 1)
-
-
-def _print_outcome(outcome: ScenarioOutcome) -> None:
-    mark = "[green]✓[/]" if outcome.ok else "[red]✗[/]"
-    out.print(f"{mark} [bold]{outcome.name}[/] ({outcome.file})")
-    for step in outcome.steps:
-        step_mark = "[green]✓[/]" if step.ok else "[red]✗[/]"
-        what = step.action or "time passes"
-        detail = f" → {step.error}" if step.error else ""
-        out.print(
-            f"  {step_mark} {step.index:>2}. {step.at:%Y-%m-%d %H:%M}  {what}{detail}  charged {step.charged.format()}"
-        )
-        for failure in step.failures:
-            out.print(f"       [red]{failure}[/]", markup=True)
 
 
 def _yaml_dump(data: object) -> str:
