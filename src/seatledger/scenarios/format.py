@@ -17,6 +17,10 @@ from typing import Any
 
 import yaml
 
+from seatledger.domain.errors import SeatLedgerError
+from seatledger.domain.policy import Policy
+from seatledger.policy_files import resolve_policy
+
 ACTIONS = (
     "subscribe",
     "set_seats",
@@ -448,8 +452,20 @@ def parse_scenario(data: object, file: str) -> Scenario:
     )
 
 
+def scenario_policy(scenario: Scenario) -> Policy:
+    """The scenario's policy: its preset with its ``policy`` overrides laid over it, validated; an
+    unknown preset or a bad key is a ``ScenarioFileError`` naming the field (``policy.seat_mode``)."""
+    try:
+        return resolve_policy(scenario.preset, scenario.policy)
+    except SeatLedgerError as exc:
+        field_name = str(exc.fields().get("field", "preset" if scenario.preset else "policy"))
+        prefix = "" if field_name in ("preset", "policy") else "policy."
+        raise ScenarioFileError(scenario.file, None, f"{prefix}{field_name}", exc.message) from None
+
+
 def load_scenario(path: Path) -> Scenario:
-    """Read and check one scenario file (YAML or JSON)."""
+    """Read and check one scenario file (YAML or JSON), its policy included, so a bad file is
+    refused before any scenario runs."""
     file = str(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -459,7 +475,9 @@ def load_scenario(path: Path) -> Scenario:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ScenarioFileError(file, None, "file", f"is not valid YAML or JSON{where}") from None
-    return parse_scenario(data, file)
+    scenario = parse_scenario(data, file)
+    scenario_policy(scenario)
+    return scenario
 
 
 def scenario_files(paths: list[Path]) -> list[Path]:

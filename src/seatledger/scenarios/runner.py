@@ -21,8 +21,7 @@ from seatledger.domain.errors import InvalidInput, SeatLedgerError
 from seatledger.domain.money import Money
 from seatledger.domain.policy import Policy
 from seatledger.domain.seats import SeatUsage
-from seatledger.policy_files import resolve_policy
-from seatledger.scenarios.format import Expect, Scenario, ScenarioFileError, Step
+from seatledger.scenarios.format import Expect, Scenario, Step, scenario_policy
 from seatledger.service import accounts, billing, members, subscriptions
 from seatledger.service.context import Services
 from seatledger.service.gateway import load_state
@@ -58,15 +57,6 @@ class ScenarioOutcome:
     @property
     def ok(self) -> bool:
         return all(step.ok for step in self.steps)
-
-
-def scenario_policy(scenario: Scenario) -> Policy:
-    try:
-        return resolve_policy(scenario.preset, scenario.policy)
-    except SeatLedgerError as exc:
-        field_name = exc.fields().get("field", "preset" if scenario.preset else "policy")
-        prefix = "policy." if field_name not in ("preset", "policy") else ""
-        raise ScenarioFileError(scenario.file, None, f"{prefix}{field_name}", exc.message) from None
 
 
 class _Run:
