@@ -129,6 +129,21 @@ def create_api_key(
     return issued
 
 
+def issue_operator_key(svc: Services, *, account_id: str, email: str, name: str) -> IssuedKey:
+    """A key bound to the person with ``email``, made by whoever runs the server (the command
+    line, e.g. ``serve --demo``), not through the API: there is no caller to check."""
+    at = svc.clock.now()
+    with svc.uow() as uow:
+        person = uow.persons.find_by_email(account_id, normalize_email(email))
+        if person is None:
+            raise NotFound(kind="person", key=normalize_email(email))
+        issued = _issue(
+            uow, account_id, name=_name(name, ""), person_id=person.id, actor="operator", at=at
+        )
+        uow.commit()
+    return issued
+
+
 def api_keys(svc: Services, *, caller: Caller) -> tuple[ApiKey, ...]:
     """The account's keys, revoked ones included (account managers only)."""
     with svc.uow() as uow:
