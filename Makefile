@@ -22,7 +22,7 @@ setup: $(VENV)/.synced
 
 ## make run: the embedded SQLite default with the demo account (the HTTP service joins it with the API).
 run: setup
-	$(BIN)/seatledger demo
+	$(BIN)/seatledger serve --demo
 
 LINT_PATHS := src tests scripts $(wildcard bench)
 
