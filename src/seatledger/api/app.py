@@ -46,6 +46,7 @@ from seatledger.api.workspaces.endpoints import router as workspaces
 from seatledger.bootstrap import bootstrap
 from seatledger.domain.errors import NotFound, SeatLedgerError
 from seatledger.service.context import Services
+from seatledger.web import web_router
 
 log = logging.getLogger("seatledger.api")
 
@@ -128,6 +129,7 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
         webhooks,
     ):
         app.include_router(router)
+    app.include_router(web_router(services))  # the admin pages, under /admin
 
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="Health")
     def healthz() -> Health:
