@@ -38,42 +38,50 @@ def signed_in(live: LiveServer, world: World, email: str | None = None) -> Itera
 
 
 def two_accounts(live: LiveServer) -> tuple[World, World, str]:
-    """Studio and Rival, each with a seat bought mid-April; returns Rival's second invoice id."""
+    """Studio and Rival, each with a seat bought mid-April; Rival buys another one, so its
+    invoice 000003 has no namesake in Studio. Returns that invoice's id."""
     studio = workspace_on(live.runtime, seats=2, name="Studio")
     rival = workspace_on(
         live.runtime, seats=2, name="Rival", workspace="rival", owner="boss@rival.test"
     )
     join(live.runtime, rival, ["secret-agent@rival.test"], "reviewer")
     live.clock.advance(timedelta(days=15))
-    for world in (studio, rival):
+    for world, seats in ((studio, 3), (rival, 3), (rival, 4)):
         result = subscriptions.change_seat_count(
             live.runtime,
             account_id=world.account_id,
             workspace=world.workspace,
             actor=world.owner,
-            seats=3,
+            seats=seats,
         )
     return studio, rival, result.invoices[0].id
 
 
 def test_a_session_sees_only_its_own_account(live_any: LiveServer) -> None:
-    studio, rival, rival_invoice = two_accounts(live_any)
+    studio, rival, rival_invoice_id = two_accounts(live_any)
     with signed_in(live_any, studio) as browser:
         members_page = browser.get("/admin/members")
         billing_page = browser.get("/admin/billing")
-        foreign = browser.get(f"/admin/invoices/{rival_invoice}")
+        # Invoice numbers count per account: Studio's 000002 is its own, 000003 is only Rival's.
+        own = browser.get("/admin/invoices/000002")
+        foreign = [
+            browser.get(f"/admin/invoices/{key}") for key in ("000003", "3", rival_invoice_id)
+        ]
     assert members_page.status_code == 200 and billing_page.status_code == 200
     assert "secret-agent@rival.test" not in members_page.text
     assert "Rival" not in members_page.text + billing_page.text
-    assert rival_invoice not in billing_page.text
-    assert foreign.status_code == 404
-    assert "There is no such invoice in this account." in foreign.text
-    assert "Rival" not in foreign.text and "EUR 49.50" not in foreign.text
+    assert "Invoice 000003" not in billing_page.text
+    assert own.status_code == 200
+    assert "Studio" in own.text and "Rival" not in own.text
+    for response in foreign:
+        assert response.status_code == 404
+        assert "There is no such invoice in this account." in response.text
+        assert "Rival" not in response.text
 
     with signed_in(live_any, rival) as browser:
-        own = browser.get(f"/admin/invoices/{rival_invoice}")
-    assert own.status_code == 200
-    assert "Rival" in own.text and "EUR 49.50" in own.text
+        rival_own = browser.get("/admin/invoices/000003")
+    assert rival_own.status_code == 200
+    assert "Rival" in rival_own.text and "EUR 49.50" in rival_own.text
 
 
 def _payload(cookie: str) -> dict[str, object]:

@@ -14,23 +14,32 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from seatledger.domain.errors import NotPermitted, SeatLedgerError
 from seatledger.domain.periods import Period
 from seatledger.domain.permissions import Action, allowed_roles, require_permission
 from seatledger.domain.policy import DecreaseRelease, OnDecrease, OnIncrease, Policy
+from seatledger.render.invoices import invoice_html
 from seatledger.service import subscriptions
+from seatledger.service.billing import find_invoice, parse_invoice_number
 from seatledger.service.results import InvoiceView
 from seatledger.service.state import InvoiceKind
 from seatledger.web import formatting
 from seatledger.web.members import refusal_text
-from seatledger.web.pages import PREFIX, Pages, Signed, is_htmx
-from seatledger.web.queries import WorkspaceView, invoice_of, invoices_of
+from seatledger.web.pages import PREFIX, SECURITY_HEADERS, Pages, Signed, is_htmx
+from seatledger.web.queries import WorkspaceView, invoices_of
 
 BILLING = f"{PREFIX}/billing"
 # A sanity bound on what the seat field accepts; plans set their own maximum in the policy.
 MAX_SEATS_FIELD = 1_000_000
+INVOICE_HEADERS = {
+    **SECURITY_HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+}
 REASON_LABELS = {
     "subscribe": "First invoice",
     "proration": "Seat change",
@@ -310,14 +319,18 @@ def add_billing_routes(router: APIRouter, pages: Pages) -> None:
         notice = changed_notice(view.seats_bought, wanted, result.invoices, locale)
         return pages.redirect(request, BILLING, notice=notice)
 
-    @router.get("/invoices/{invoice_id}")
-    def invoice_page(request: Request, invoice_id: str) -> Response:
+    @router.get("/invoices/{number}")
+    def invoice_page(request: Request, number: str) -> Response:
+        """The invoice as the render package writes it for print, found in this account only."""
         signed = guard(request)
         if isinstance(signed, Response):
             return signed
-        identity = signed.session.identity
         try:
-            invoice = invoice_of(pages.svc, account_id=identity.account_id, invoice_id=invoice_id)
+            document = find_invoice(
+                pages.svc,
+                number=parse_invoice_number(number),
+                account_id=signed.session.identity.account_id,
+            )
         except SeatLedgerError:
             return pages.render(
                 request,
@@ -326,9 +339,5 @@ def add_billing_routes(router: APIRouter, pages: Pages) -> None:
                 session=signed.session,
                 status=404,
             )
-        return pages.render(
-            request,
-            "invoice.html",
-            context(signed.view, invoice=invoice, title=invoice_title(invoice)),
-            session=signed.session,
-        )
+        # The document carries its own print styles inline and no script at all.
+        return HTMLResponse(invoice_html(document), headers=INVOICE_HEADERS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from seatledger.domain.errors import NotFound
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.permissions import Action, allowed_roles
@@ -169,12 +168,3 @@ def invoices_of(svc: Services, *, account_id: str) -> tuple[InvoiceView, ...]:
         invoices = uow.invoices.for_account(account_id)
     issued = [invoice_view(i) for i in invoices if i.issued_at is not None]
     return tuple(reversed(issued))
-
-
-def invoice_of(svc: Services, *, account_id: str, invoice_id: str) -> InvoiceView:
-    """One issued invoice of the account; ``NotFound`` for any other id, another account's too."""
-    with svc.uow() as uow:
-        invoice = uow.invoices.get(account_id, invoice_id)
-    if invoice.issued_at is None:
-        raise NotFound(kind="invoice", key=invoice_id)
-    return invoice_view(invoice)
