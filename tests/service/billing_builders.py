@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Connection, Engine, func, insert, select
 
 from seatledger.bootstrap import Runtime, bootstrap
 from seatledger.clock import ManualClock
@@ -20,6 +20,7 @@ from seatledger.service import accounts, subscriptions
 from seatledger.service.ports import Invoice
 from seatledger.service.results import ChangeResult
 from seatledger.store import make_engine
+from seatledger.store.engine import READ_ONLY
 from seatledger.store.tables import (
     accounts as accounts_table,
 )
@@ -221,9 +222,18 @@ def seed_due(
     return Seeded(account_ids, subs, policy, anchor)
 
 
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Connection]:
+    """A connection that only reads: on SQLite it does not take the write lock (a probe polling
+    the database must not hold up the run it watches)."""
+    with engine.connect() as conn:
+        conn.execution_options(**{READ_ONLY: True})
+        yield conn
+
+
 def renewal_counts(engine: Engine) -> dict[tuple[str, str, datetime], int]:
     """(account, subscription, period start) -> how many renewal invoices bill it."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         rows = conn.execute(
             select(
                 invoices_table.c.account_id,
@@ -243,7 +253,7 @@ def renewal_counts(engine: Engine) -> dict[tuple[str, str, datetime], int]:
 
 def invoice_numbers(engine: Engine) -> dict[str, list[int]]:
     """Account -> its invoice numbers, ascending."""
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         rows = conn.execute(
             select(invoices_table.c.account_id, invoices_table.c.number).order_by(
                 invoices_table.c.account_id, invoices_table.c.number
@@ -256,7 +266,7 @@ def invoice_numbers(engine: Engine) -> dict[str, list[int]]:
 
 
 def count_invoices(engine: Engine) -> int:
-    with engine.connect() as conn:
+    with read_only(engine) as conn:
         return int(conn.execute(select(func.count()).select_from(invoices_table)).scalar_one())
 
 
