@@ -14,6 +14,7 @@ from seatledger.api import create_app
 from seatledger.cli.errors import refusals_exit
 from seatledger.service.api_keys import issue_operator_key
 from seatledger.service.demo import DEMO_OWNER, DEMO_WORKSPACE, seed_demo
+from seatledger.web import demo_sign_in_link, session_secret
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -43,6 +44,8 @@ def serve(
     url = bootstrap.resolve_url(database)
     with refusals_exit(bootstrap.STORE_ERRORS):
         runtime = bootstrap.bootstrap(url, migrate_first=True)
+    # One secret signs the admin pages' sessions; exported, so every worker process shares it.
+    session_secret()
     if demo:
         with refusals_exit(bootstrap.STORE_ERRORS):
             account_id, _ = seed_demo(runtime)
@@ -59,6 +62,8 @@ def serve(
             f"http://{host}:{port}/v1/workspaces",
             markup=False,
         )
+        link = demo_sign_in_link(runtime, base_url=f"http://{host}:{port}")
+        out.print(f"Admin pages, signed in as {DEMO_OWNER}: {link}", markup=False)
     out.print(f"Serving {runtime.database_url} on http://{host}:{port} (docs: /docs)", markup=False)
     if workers == 1:
         try:
