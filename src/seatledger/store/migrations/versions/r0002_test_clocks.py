@@ -71,7 +71,8 @@ def upgrade() -> None:
         op.execute(
             "CREATE FUNCTION seatledger_issued_invoice_line() RETURNS trigger LANGUAGE plpgsql "
             f"AS $$ BEGIN IF {issued_line} THEN RAISE EXCEPTION '{MESSAGE}'; END IF; "
-            "RETURN OLD; END $$"
+            # A BEFORE trigger writes the row it returns: NEW for an update, OLD for a delete.
+            "IF TG_OP = 'DELETE' THEN RETURN OLD; END IF; RETURN NEW; END $$"
         )
         op.execute(
             "CREATE TRIGGER invoice_lines_issued_unchanged BEFORE UPDATE OR DELETE ON "
