@@ -13,7 +13,8 @@ import httpx
 from web_server import LiveServer
 from web_world import World, invite, join, workspace_on
 
-from seatledger.service import members, subscriptions
+from seatledger.policy_files import resolve_policy
+from seatledger.service import accounts, members, subscriptions, test_clocks
 
 
 @contextmanager
@@ -134,3 +135,27 @@ def test_a_stale_review_is_refused_and_changes_nothing(live: LiveServer) -> None
         live.runtime, account_id=world.account_id, workspace=world.workspace
     )
     assert usage.total == 4
+
+
+def test_a_subscription_on_a_test_clock_is_shown_at_the_clocks_time(live: LiveServer) -> None:
+    account_id = accounts.create_account(live.runtime, name="Clocked")
+    clock = test_clocks.create_test_clock(
+        live.runtime, account_id=account_id, at=datetime(2026, 6, 16, tzinfo=UTC)
+    )
+    subscriptions.subscribe(
+        live.runtime,
+        account_id=account_id,
+        policy=resolve_policy("reviewer-pro"),
+        preset="reviewer-pro",
+        workspaces=["lab"],
+        owner_email="owner@lab.test",
+        seats=2,
+        test_clock_id=clock.id,
+    )
+    world = World(account_id, "lab", "owner@lab.test")
+    with signed_in(live, world) as browser:
+        billing = text_of(browser.get("/admin/billing").text)
+        preview = text_of(browser.get("/admin/billing/preview?seats=3").text)
+    # The wall clock says 1 April; the subscription lives on 16 June, its first day.
+    assert "Current period 16 Jun – 16 Jul 2026" in billing
+    assert preview.strip().startswith("Charged now: EUR 99.00 for 30 days.")

@@ -1,8 +1,11 @@
 """What the admin pages show, read through the service layer's ports (never a database session).
 
-A page reads one subscription's state without taking the seat lock. When a renewal or a role
-expiry has fallen due since the last change, ``billing.bring_up_to_date`` issues it first, so a
-page never shows seats or invoices that time has already changed.
+A page reads one subscription's state without taking the seat lock, at the instant the
+subscription lives at (its test clock's, or now). When a renewal or a role expiry has fallen due
+since the last change, ``billing.bring_up_to_date`` issues it first, so a page never shows seats or
+invoices that time has already changed. (``service.listings`` reads for API callers, who hold a
+key; these pages read for a signed-in person, and show what the API's views leave out: roles per
+scope, free places, the policy.)
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from seatledger.service.context import Services
 from seatledger.service.gateway import invoice_view, load_state
 from seatledger.service.results import InvoiceView
 from seatledger.service.state import SubscriptionState, SubscriptionStatus
+from seatledger.service.test_clocks import now_of
 
 
 @dataclass(frozen=True)
@@ -123,21 +127,24 @@ def _rows(state: SubscriptionState, workspace: str, at: datetime) -> tuple[Membe
     return tuple(sorted(rows, key=lambda r: r.email))
 
 
-def _load(svc: Services, account_id: str, workspace: str) -> tuple[SubscriptionState, str]:
+def _load(
+    svc: Services, account_id: str, workspace: str
+) -> tuple[SubscriptionState, str, datetime]:
     with svc.uow() as uow:
         state = load_state(uow, account_id, workspace, lock=False)
         name = uow.accounts.get(account_id).name
-    return state, name
+        # A subscription on a test clock lives at the clock's time, not the wall's.
+        at = now_of(uow, state, svc.clock)
+    return state, name, at
 
 
 def workspace_view(svc: Services, *, account_id: str, workspace: str, actor: str) -> WorkspaceView:
     """The workspace as of now, seen by ``actor``; ``NotFound`` for an unknown workspace."""
-    at = svc.clock.now()
-    state, account_name = _load(svc, account_id, workspace)
+    state, account_name, at = _load(svc, account_id, workspace)
     due = next_due(state)
-    if due is not None and due <= at:
+    if due is not None and due <= at and state.test_clock_id is None:
         billing.bring_up_to_date(svc, account_id=account_id, until=at)
-        state, account_name = _load(svc, account_id, workspace)
+        state, account_name, at = _load(svc, account_id, workspace)
     member = state.roster.find(actor, workspace)
     return WorkspaceView(
         at=at,
