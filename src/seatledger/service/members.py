@@ -32,6 +32,19 @@ def _apply(
     follow_usage(state, effects, at=at, reason=reason, email=email)
 
 
+# The audit log's target holds at most 200 characters (store/tables.py, NAME).
+_TARGET_LENGTH = 200
+
+
+def _batch_target(emails: Sequence[str]) -> str:
+    """The audit target of a batch invite: its addresses while they fit, else the first one and
+    how many more (a batch of fifty is one audit row, never a refused write)."""
+    joined = ",".join(emails)
+    if len(joined) <= _TARGET_LENGTH:
+        return joined
+    return f"{emails[0][: _TARGET_LENGTH - 40]} and {len(emails) - 1} more"
+
+
 def invite_members(
     svc: Services,
     *,
@@ -73,7 +86,7 @@ def invite_members(
         workspace=workspace,
         actor=actor,
         action="invite_members",
-        target=",".join(emails),
+        target=_batch_target(emails),
         permission=Action.MANAGE_MEMBERS,
         mutate=mutate,
     )
