@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from seatledger.bootstrap import bootstrap
+from seatledger.bootstrap import Runtime, bootstrap
 from seatledger.clock import ManualClock
 from seatledger.domain.errors import InvalidInput, SeatLedgerError
 from seatledger.domain.money import Money
@@ -25,6 +25,7 @@ from seatledger.scenarios.format import Expect, Scenario, Step, scenario_policy
 from seatledger.service import accounts, billing, members, subscriptions
 from seatledger.service.context import Services
 from seatledger.service.gateway import load_state
+from seatledger.service.ports import DatabaseNotMigrated
 from seatledger.service.results import ChangeResult, InvoiceView
 from seatledger.service.state import InvoiceKind
 
@@ -283,14 +284,29 @@ def run_scenario(scenario: Scenario, database_url: str | None = None) -> Scenari
     policy = scenario_policy(scenario)
     clock = ManualClock(scenario.start)
     with tempfile.TemporaryDirectory(prefix="seatledger-scenario-") as folder:
-        url = database_url or f"sqlite:///{Path(folder) / 'scenario.sqlite3'}"
-        svc = bootstrap(url, clock=clock, migrate_first=True)
+        if database_url is None:
+            svc = bootstrap(
+                f"sqlite:///{Path(folder) / 'scenario.sqlite3'}", clock=clock, migrate_first=True
+            )
+        else:
+            svc = _open(database_url, clock)
         try:
             run = _Run(scenario, policy, svc, clock)
             steps = [run.step(step) for step in scenario.steps]
         finally:
             svc.dispose()
     return ScenarioOutcome(file=scenario.file, name=scenario.name, steps=steps)
+
+
+def _open(url: str, clock: ManualClock) -> Runtime:
+    """Services on a database the caller gives, migrated first only when it is behind: runs that
+    share a database (several at once, on one PostgreSQL) then never migrate side by side."""
+    try:
+        return bootstrap(url, clock=clock)
+    except DatabaseNotMigrated as behind:
+        if behind.unknown:
+            raise
+        return bootstrap(url, clock=clock, migrate_first=True)
 
 
 def money_text(value: Money) -> str:
