@@ -1,0 +1,148 @@
+"""Idempotency-Key: a replay returns the stored answer and changes nothing; another request with
+the same key is refused with 409."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_helpers import TestClient, sign_up, subscribe
+
+Call = tuple[str, str, dict[str, Any]]
+
+
+def seats(client: TestClient, headers: dict[str, str], ws: str) -> dict[str, Any]:
+    body: dict[str, Any] = client.get(f"/v1/workspaces/{ws}/seats", headers=headers).json()
+    return body
+
+
+@pytest.fixture
+def owner_ws(client: TestClient) -> tuple[dict[str, str], str]:
+    owner = sign_up(client)["headers"]
+    ws = subscribe(client, owner, seats=3)["subscription"]["workspaces"][0]["id"]
+    return owner, ws
+
+
+def test_a_replayed_seat_purchase_is_answered_again_and_bills_once(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, ws = owner_ws
+    headers = {**owner, "Idempotency-Key": "buy-1"}
+    first = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 5})
+    again = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 5})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert "idempotent-replayed" not in first.headers
+    invoices = client.get("/v1/invoices", headers=owner).json()["items"]
+    assert [i["reason"] for i in invoices] == ["subscribe", "proration"]
+    assert seats(client, owner, ws)["total"] == 5
+
+
+def test_the_same_key_with_another_body_is_a_conflict(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, ws = owner_ws
+    headers = {**owner, "Idempotency-Key": "buy-2"}
+    client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 4})
+    other = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 6})
+    assert other.status_code == 409
+    assert other.json()["code"] == "conflict"
+    assert "buy-2" in other.json()["detail"]
+    assert seats(client, owner, ws)["total"] == 4
+
+
+def test_the_same_key_on_another_path_is_a_conflict(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, ws = owner_ws
+    headers = {**owner, "Idempotency-Key": "k"}
+    client.post(f"/v1/workspaces/{ws}/seats/preview", headers=headers, json={"seats": 4})
+    moved = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 4})
+    assert moved.status_code == 409
+    assert seats(client, owner, ws)["total"] == 3
+
+
+def test_a_refusal_is_replayed_as_it_was_even_after_the_state_changed(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, ws = owner_ws
+    invite = {"emails": ["bo@acme.test", "cy@acme.test", "di@acme.test"], "role": "member"}
+    keyed = {**owner, "Idempotency-Key": "invite-3"}
+    refused = client.post(f"/v1/workspaces/{ws}/invitations", headers=keyed, json=invite)
+    assert (refused.status_code, refused.json()["code"]) == (409, "seat_limit_reached")
+    client.put(f"/v1/workspaces/{ws}/seats", headers=owner, json={"seats": 10})
+    replayed = client.post(f"/v1/workspaces/{ws}/invitations", headers=keyed, json=invite)
+    assert replayed.status_code == 409
+    assert replayed.json() == refused.json()
+    assert replayed.headers["content-type"] == "application/problem+json"
+    fresh = client.post(
+        f"/v1/workspaces/{ws}/invitations", headers={**owner, "Idempotency-Key": "n"}, json=invite
+    )
+    assert fresh.status_code == 200
+
+
+def test_an_invalid_request_is_not_remembered(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, ws = owner_ws
+    headers = {**owner, "Idempotency-Key": "fix-and-retry"}
+    bad = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": -1})
+    fixed = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 4})
+    assert (bad.status_code, fixed.status_code) == (422, 200)
+
+
+def test_keys_belong_to_one_account(client: TestClient) -> None:
+    first = sign_up(client)["headers"]
+    second = sign_up(client, "bob@other.test", "Other")["headers"]
+    made = [
+        client.post(
+            "/v1/api-keys", headers={**who, "Idempotency-Key": "shared"}, json={"name": "x"}
+        )
+        for who in (first, second)
+    ]
+    assert [r.status_code for r in made] == [201, 201]
+    assert made[0].json()["api_key"]["id"] != made[1].json()["api_key"]["id"]
+
+
+def test_a_replayed_key_creation_never_shows_the_secret_again(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, _ = owner_ws
+    headers = {**owner, "Idempotency-Key": "new-key"}
+    first = client.post("/v1/api-keys", headers=headers, json={"name": "backend"})
+    again = client.post("/v1/api-keys", headers=headers, json={"name": "backend"})
+    assert first.json()["token"].startswith("slk.")
+    assert again.json()["token"] is None
+    assert again.json()["api_key"] == first.json()["api_key"]
+    keys = client.get("/v1/api-keys", headers=owner).json()["items"]
+    assert [k["name"] for k in keys] == ["first key", "backend"]
+
+
+def test_a_retried_sign_up_finds_the_account_it_opened(client: TestClient) -> None:
+    body = {"name": "Acme", "owner_email": "ana@acme.test"}
+    first = client.post("/v1/accounts", json=body, headers={"Idempotency-Key": "signup-1"})
+    again = client.post("/v1/accounts", json=body, headers={"Idempotency-Key": "signup-1"})
+    other = client.post(
+        "/v1/accounts", json={**body, "name": "Else"}, headers={"Idempotency-Key": "signup-1"}
+    )
+    assert (first.status_code, again.status_code, other.status_code) == (201, 201, 409)
+    assert again.json()["account"] == first.json()["account"]
+    assert again.json()["token"] is None
+    token = first.json()["token"]
+    account = client.get("/v1/account", headers={"Authorization": f"Bearer {token}"})
+    assert account.json()["id"] == first.json()["account"]["id"]
+
+
+def test_every_write_operation_documents_the_header(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    writes = [
+        (method, path, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if method in ("post", "put", "delete")
+    ]
+    assert writes
+    for method, path, operation in writes:
+        names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
+        assert "Idempotency-Key" in names, f"{method.upper()} {path}"
