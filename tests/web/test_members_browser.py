@@ -286,3 +286,29 @@ def test_a_phone_sized_screen(live: LiveServer, phone_page: Page, shot: Shots) -
     expect(page.get_by_role("heading", name="Manage seats")).to_be_visible()
     assert fits(), "the Billing page scrolls sideways on a phone"
     shot(page, "billing")
+
+
+def test_signing_in_by_pasting_the_link_and_out_again(
+    live: LiveServer, page: Page, shot: Shots
+) -> None:
+    world = workspace_on(live.runtime, seats=2)
+    page.goto(live.base_url + "/admin/billing")
+    expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))
+    field = page.get_by_label("Sign-in link")
+    field.fill("https://example.test/admin/sign-in?token=forged.token")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_have_text("This sign-in link is not valid.")
+    shot(page, "refused")
+
+    link = live.link(world.owner, account_id=world.account_id, workspace=world.workspace)
+    page.get_by_label("Sign-in link").fill(link)
+    page.get_by_role("button", name="Sign in").click()
+    # Back where the person was going before signing in.
+    expect(page).to_have_url(re.compile(r"/admin/billing$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Billing")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/admin/sign-in$"))
+    expect(page.get_by_role("status")).to_have_text("You are signed out.")
+    page.goto(live.base_url + "/admin/members")
+    expect(page).to_have_url(re.compile(r"/admin/sign-in\?next="))
