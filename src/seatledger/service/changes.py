@@ -12,12 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from seatledger.domain.decisions import Action, require_permission
+from seatledger.domain.errors import Conflict
 from seatledger.domain.seats import MemberStatus, normalize_email
 from seatledger.service.billing_engine import advance
 from seatledger.service.context import Services
 from seatledger.service.gateway import draft_views, load_state, save_state
 from seatledger.service.results import ChangeResult, credit_created
-from seatledger.service.state import AuditEntry, Effects, SubscriptionState
+from seatledger.service.state import AuditEntry, Effects, SubscriptionState, SubscriptionStatus
 from seatledger.service.test_clocks import now_of
 
 Mutation = Callable[[SubscriptionState, Effects, datetime], dict[str, Any] | None]
@@ -68,6 +69,9 @@ def change_subscription(
         advance(state, effects, until=at)
         if permission is not None:
             require_permission(state.policy, actor_roles(state, workspace, actor, at), permission)
+        if state.status is SubscriptionStatus.CANCELED:
+            # Its service has ended: a seat or a member changed now would be billed to nobody.
+            raise Conflict(f"The subscription covering {workspace!r} is canceled.")
         before = snapshot(state, at)
         detail = mutate(state, effects, at) or {}
         effects.audit.append(
