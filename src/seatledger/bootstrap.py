@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from seatledger.clock import Clock, SystemClock
 from seatledger.service.context import Services
@@ -19,6 +20,10 @@ from seatledger.store.uow import SqlUnitOfWork
 
 # What the CLI reports as an operating problem (exit 2, one line) rather than a crash.
 STORE_ERRORS: tuple[type[Exception], ...] = (StoreError,)
+
+
+class DatabaseUnreachable(StoreError):
+    """The database named by the URL cannot be reached (no server, refused, bad credentials)."""
 
 
 @dataclass(frozen=True)
@@ -45,10 +50,17 @@ def bootstrap(
     """Services on the database at ``url``. With ``migrate_first`` the schema is brought up to
     date; otherwise an unmigrated database is refused with a message saying what to run."""
     resolved = resolve_url(url)
-    if migrate_first:
-        migrate(resolved)
-    else:
-        check_migrated(resolved)
+    try:
+        if migrate_first:
+            migrate(resolved)
+        else:
+            check_migrated(resolved)
+    except OperationalError as exc:
+        # The first connection: failing here is an operating problem, said in one line.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise DatabaseUnreachable(
+            f"cannot reach the database {display_url(resolved)}: {reason}"
+        ) from exc
     engine = make_engine(resolved)
     return Runtime(
         uow=lambda: SqlUnitOfWork(engine),
