@@ -1,20 +1,22 @@
 """Loading a ``SubscriptionState`` through the ports, and writing it back with its effects.
 
 This is the one place that knows how the state maps onto the repositories: workspace names (what
-people use) to the store's workspace ids, e-mails to person ids in the ledger and the audit log,
-pending lines to their rows, drafts to numbered invoices.
+people use) to the store's workspace ids, e-mails to person ids in the ledger, the audit log and
+the outbox, pending lines to their rows, drafts to numbered invoices.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from seatledger.domain.billing import SeatBilling
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.money import Money
-from seatledger.domain.seats import Roster
+from seatledger.domain.seats import Roster, normalize_email
 from seatledger.service.ports import (
     Invoice,
     InvoiceKind,
@@ -201,18 +203,21 @@ def _write_effects(
             person_id=_person_id(uow, account_id, entry.email, at),
             detail=detail,
         )
+    people = _Pseudonyms(uow, account_id)
     for audit in effects.audit:
         uow.audit.append(
             account_id,
             at=audit.at,
-            actor=_actor_label(uow, account_id, audit.actor, at),
+            actor=people.text(audit.actor),
             action=audit.action,
-            target=audit.target,
+            target=_audit_target(people.text(audit.target)),
             before=audit.before,
             after=audit.after,
         )
     for event in effects.events:
-        uow.outbox.append(account_id, event_type=event.type, payload=event.payload, at=at)
+        uow.outbox.append(
+            account_id, event_type=event.type, payload=people.json(event.payload), at=at
+        )
     for draft_view in views:
         if draft_view.kind is InvoiceKind.INVOICE:
             uow.outbox.append(
@@ -232,10 +237,52 @@ def _write_effects(
     return views
 
 
-def _actor_label(uow: UnitOfWork, account_id: str, actor: str, at: datetime) -> str:
-    # The audit log names people by id, so erasing a person erases them from the log too.
-    person = uow.persons.find_by_email(account_id, actor)
-    return person.id if person is not None else actor
+# An e-mail address, alone or inside an audit target ("ana@x.test:admin:p1", "a@x.test,b@x.test").
+_EMAIL = re.compile(r"[^\s,:@]+@[^\s,:@]+")
+# What an address that is nobody of the account (a refused invitee) is written as.
+NO_PERSON = "(no person)"
+# The audit log's target column holds at most 200 characters (store/tables.py).
+_TARGET_LENGTH = 200
+
+
+class _Pseudonyms:
+    """Person ids in place of e-mail addresses, for the audit log and the outbox.
+
+    Both are append-only, so an address written there could never be erased; a person id is
+    erased with the person (``persons.erase``). Call before the erasures of the same change: a
+    person deleted by it is still found by e-mail then.
+    """
+
+    def __init__(self, uow: UnitOfWork, account_id: str) -> None:
+        self._uow, self._account_id = uow, account_id
+        self._ids: dict[str, str] = {}
+
+    def text(self, value: str) -> str:
+        return _EMAIL.sub(lambda match: self._person_id(match.group()), value)
+
+    def json(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, dict):
+            return {key: self.json(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.json(item) for item in value]
+        return value
+
+    def _person_id(self, address: str) -> str:
+        email = normalize_email(address)
+        if email not in self._ids:
+            person = self._uow.persons.find_by_email(self._account_id, email)
+            self._ids[email] = person.id if person is not None else NO_PERSON
+        return self._ids[email]
+
+
+def _audit_target(target: str) -> str:
+    """``target`` within the column's length: a list too long is named by its first item."""
+    if len(target) <= _TARGET_LENGTH:
+        return target
+    items = target.split(",")
+    return f"{items[0]} and {len(items) - 1} more"[:_TARGET_LENGTH]
 
 
 def _erase_candidates(uow: UnitOfWork, state: SubscriptionState) -> list[str]:

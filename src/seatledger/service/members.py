@@ -75,7 +75,7 @@ def invite_members(
             effects.events.append(
                 Event(
                     "member.invited",
-                    {"workspace": workspace, "email": email, "role": role, "scope": scope},
+                    {"workspace": workspace, "person": email, "role": role, "scope": scope},
                 )
             )
         return {"admitted": list(outcome.admitted), "refused": list(outcome.refused)}
@@ -100,7 +100,7 @@ def accept_invite(svc: Services, *, account_id: str, workspace: str, email: str)
     def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
         after = decisions.accept_invite(state.roster, workspace=workspace, email=person)
         _apply(state, effects, at, after, reason="accepted", email=person)
-        effects.events.append(Event("member.accepted", {"workspace": workspace, "email": person}))
+        effects.events.append(Event("member.accepted", {"workspace": workspace, "person": person}))
 
     return change_subscription(
         svc,
@@ -140,7 +140,7 @@ def assign_role(
         effects.events.append(
             Event(
                 "member.role_assigned",
-                {"workspace": workspace, "email": person, "role": role, "scope": scope},
+                {"workspace": workspace, "person": person, "role": role, "scope": scope},
             )
         )
 
@@ -182,7 +182,7 @@ def remove_role(
         effects.events.append(
             Event(
                 "member.role_removed",
-                {"workspace": workspace, "email": person, "role": role, "scope": scope},
+                {"workspace": workspace, "person": person, "role": role, "scope": scope},
             )
         )
 
@@ -210,7 +210,7 @@ def deactivate_member(
         )
         _apply(state, effects, at, after, reason="deactivated", email=person)
         effects.events.append(
-            Event("member.deactivated", {"workspace": workspace, "email": person})
+            Event("member.deactivated", {"workspace": workspace, "person": person})
         )
 
     return change_subscription(
@@ -237,7 +237,7 @@ def reactivate_member(
         )
         _apply(state, effects, at, after, reason="reactivated", email=person)
         effects.events.append(
-            Event("member.reactivated", {"workspace": workspace, "email": person})
+            Event("member.reactivated", {"workspace": workspace, "person": person})
         )
 
     return change_subscription(
@@ -264,7 +264,7 @@ def delete_member(
             state.roster, state.policy, workspace=workspace, email=person, at=at
         )
         _apply(state, effects, at, after, reason="deleted", email=person)
-        effects.events.append(Event("member.deleted", {"workspace": workspace}))
+        effects.events.append(Event("member.deleted", {"workspace": workspace, "person": person}))
 
     return change_subscription(
         svc,
