@@ -202,6 +202,21 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_la
 
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot even decode (not UTF-8): invalid input like any
+        # other body that is not the JSON the operation takes.
+        rule = "must be a JSON document in UTF-8"
+        body = problem_body(
+            status=422,
+            code=InvalidInput.code,
+            title=InvalidInput.title,
+            detail=f"body: {rule}",
+            instance=request.url.path,
+            field="body",
+            rule=rule,
+            errors=[{"field": "body", "rule": rule}],
+        )
+        return problem_response(422, body)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     body = problem_body(
         status=exc.status_code,
