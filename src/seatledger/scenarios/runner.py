@@ -1,9 +1,16 @@
 """Running scenario files through the real service layer and store, with a test clock.
 
-Each file gets a fresh account in a fresh store (a temporary SQLite file unless a database URL is
-given). Before each step the clock moves to the step's ``at`` and every renewal and expiry that
-falls due on the way is issued in order; then the step's action runs and its expectations are
-compared with what happened. See SCENARIOS.md for the contract.
+Each run creates its own account: in a temporary SQLite file, or in the database given (migrated
+first when it is behind), where runs sharing the database never see each other's workspaces,
+people, invoices or credits. Before each step the clock moves to the step's ``at`` and every
+renewal and expiry that falls due on the way is issued in order; then the step's action runs and
+its expectations are compared with what happened. See SCENARIOS.md for the contract.
+
+Beyond SCENARIOS.md: ``expect.message`` (a refusal's exact text; ``message`` in ``--json``),
+``remove_addon`` and add-on ``count``, and each invoice's ``kind`` (``invoice`` / ``credit_note``)
+in ``--json``. A step acts, unless ``as`` says otherwise, as the owner of the subscription covering
+its workspace: ``owner@<workspace>.test``, or for a bundle ``owner@<first covered workspace>.test``,
+who owns every workspace of the bundle.
 """
 
 from __future__ import annotations
@@ -32,6 +39,9 @@ from seatledger.service.state import InvoiceKind
 
 @dataclass
 class StepOutcome:
+    """What one step did: its refusal (``error``, ``message``) or none, the seats after it, the
+    money it moved (renewals while the clock moved included) and each expectation that failed."""
+
     index: int
     at: datetime
     action: str | None
@@ -51,6 +61,8 @@ class StepOutcome:
 
 @dataclass
 class ScenarioOutcome:
+    """A scenario's steps, in file order; ``ok`` when every expectation of every step held."""
+
     file: str
     name: str
     steps: list[StepOutcome]
