@@ -13,7 +13,7 @@ from seatledger.api.routing import path_id, resource_router
 from seatledger.api.schemas import InvoiceRead
 from seatledger.api.security import CallerDep, ServicesDep
 from seatledger.render.invoices import invoice_html
-from seatledger.service import listings
+from seatledger.service import billing, listings
 from seatledger.service.billing import InvoiceDocument
 from seatledger.service.gateway import invoice_view
 from seatledger.service.ports import InvoiceKind, InvoiceStatus
@@ -32,16 +32,21 @@ def list_invoices(
     ] = None,
     status: Annotated[InvoiceStatus | None, Query(description="Only this status.")] = None,
     kind: Annotated[InvoiceKind | None, Query(description="Invoices or credit notes.")] = None,
+    number: Annotated[
+        str | None, Query(max_length=20, description="Only this number (`000012` or `12`).")
+    ] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[InvoiceRead]:
     """The account's invoices and credit notes in number order (account managers)."""
+    wanted = billing.parse_invoice_number(number) if number is not None else None
     found = [
         i
         for i in listings.invoices(svc, caller=caller)
         if (subscription_id is None or i.subscription_id == subscription_id)
         and (status is None or i.status is status)
         and (kind is None or i.kind is kind)
+        and (wanted is None or i.number == wanted)
     ]
     items, next_cursor = paginate(
         found, key=lambda i: (i.number,), limit=limit, cursor=cursor, read=InvoiceRead.of_record
