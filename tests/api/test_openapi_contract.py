@@ -69,7 +69,7 @@ def demo_headers(runtime: Runtime) -> Iterator[dict[str, str]]:
 
 @schema.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=20,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

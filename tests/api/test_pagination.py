@@ -117,3 +117,12 @@ def test_the_audit_log_pages_in_order(client: TestClient, team: tuple[dict[str, 
         if cursor is None:
             break
     assert seen == sorted(seen) and len(seen) == len(set(seen)) >= 3
+
+
+def test_a_query_parameter_given_twice_is_refused(
+    client: TestClient, team: tuple[dict[str, str], str]
+) -> None:
+    owner, ws = team
+    response = client.get(f"/v1/workspaces/{ws}/members?limit=2&limit=50", headers=owner)
+    assert response.status_code == 422
+    assert (response.json()["field"], response.json()["rule"]) == ("limit", "must be given once")

@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path, Request
 
 from seatledger.api import limits
 from seatledger.api.idempotency import IdempotentRoute
 from seatledger.api.problems import problem_responses
+from seatledger.domain.errors import InvalidInput
 
 # Every operation may meet these; each is documented as application/problem+json.
 PROBLEMS = (401, 403, 404, 409, 413, 422)
+
+
+def single_query_values(request: Request) -> None:
+    """Every query parameter of the API takes one value: ``?limit=5&limit=50`` is refused rather
+    than read as whichever value the framework happens to keep."""
+    seen: set[str] = set()
+    for name, _ in request.query_params.multi_items():
+        if name in seen:
+            raise InvalidInput(name, "must be given once")
+        seen.add(name)
 
 
 def resource_router(tag: str) -> APIRouter:
@@ -21,6 +32,7 @@ def resource_router(tag: str) -> APIRouter:
         tags=[tag],
         route_class=IdempotentRoute,
         responses=problem_responses(*PROBLEMS),
+        dependencies=[Depends(single_query_values)],
     )
 
 
