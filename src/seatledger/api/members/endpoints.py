@@ -11,8 +11,8 @@ from seatledger.api.members.schemas import (
     InvitationCreate,
     InvitationsRead,
     MemberRead,
-    OwnershipTransfer,
-    RoleAssignment,
+    OwnershipUpdate,
+    RoleAssignmentCreate,
 )
 from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
 from seatledger.api.routing import PersonId, WorkspaceId, resource_router
@@ -115,7 +115,7 @@ def accept_invitation(workspace_id: WorkspaceId, caller: CallerDep, svc: Service
 def assign_role(
     workspace_id: WorkspaceId,
     person_id: PersonId,
-    body: RoleAssignment,
+    body: RoleAssignmentCreate,
     caller: CallerDep,
     svc: ServicesDep,
 ) -> ChangeRead:
@@ -208,7 +208,7 @@ def delete(
     summary="Transfer ownership",
 )
 def transfer_ownership(
-    workspace_id: WorkspaceId, body: OwnershipTransfer, caller: CallerDep, svc: ServicesDep
+    workspace_id: WorkspaceId, body: OwnershipUpdate, caller: CallerDep, svc: ServicesDep
 ) -> ChangeRead:
     """Hand the owner role to another active member; only its holder may."""
     result = members.transfer_ownership(

@@ -83,12 +83,12 @@ def _list(value: object) -> list[object]:
     return list(value) if isinstance(value, list | tuple) else []
 
 
-class RoleAssignment(BaseModel):
+class RoleAssignmentCreate(BaseModel):
     role: Role
     scope: Scope = None
 
 
-class OwnershipTransfer(BaseModel):
+class OwnershipUpdate(BaseModel):
     person_id: str = Field(
         min_length=1, max_length=limits.ID, description="The active member to hand ownership to."
     )

@@ -10,10 +10,10 @@ from seatledger.api import limits
 from seatledger.api.routing import WorkspaceId, resource_router
 from seatledger.api.schemas import ChangeRead
 from seatledger.api.seats.schemas import (
-    AddonCount,
     AddonRead,
-    SeatCount,
+    AddonUpdate,
     SeatPreviewRead,
+    SeatsUpdate,
     SeatUsageRead,
 )
 from seatledger.api.security import CallerDep, ServicesDep
@@ -38,7 +38,7 @@ def get_seats(workspace_id: WorkspaceId, caller: CallerDep, svc: ServicesDep) ->
     summary="Preview a seat change",
 )
 def preview_seats(
-    workspace_id: WorkspaceId, body: SeatCount, caller: CallerDep, svc: ServicesDep
+    workspace_id: WorkspaceId, body: SeatsUpdate, caller: CallerDep, svc: ServicesDep
 ) -> SeatPreviewRead:
     """The exact charge or credit of moving to ``seats`` now, and the next invoice; nothing
     changes. Refused as the change itself would be (seat managers only, limits)."""
@@ -51,7 +51,7 @@ def preview_seats(
 
 @router.put("/workspaces/{workspace_id}/seats", response_model=ChangeRead, summary="Set seats")
 def set_seats(
-    workspace_id: WorkspaceId, body: SeatCount, caller: CallerDep, svc: ServicesDep
+    workspace_id: WorkspaceId, body: SeatsUpdate, caller: CallerDep, svc: ServicesDep
 ) -> ChangeRead:
     """Buy or release seats (the new total), billed as the policy says. Only the policy's seat
     managers may (``not_permitted`` otherwise)."""
@@ -74,7 +74,7 @@ def list_addons(workspace_id: WorkspaceId, caller: CallerDep, svc: ServicesDep) 
 def set_addon(
     workspace_id: WorkspaceId,
     name: AddonName,
-    body: AddonCount,
+    body: AddonUpdate,
     caller: CallerDep,
     svc: ServicesDep,
 ) -> ChangeRead:

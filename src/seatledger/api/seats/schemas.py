@@ -27,7 +27,7 @@ class SeatUsageRead(SeatsRead):
         )
 
 
-class SeatCount(BaseModel):
+class SeatsUpdate(BaseModel):
     seats: int = Field(
         ge=0, le=limits.MAX_SEATS, description="The new number of seats bought.", examples=[4]
     )
@@ -86,5 +86,5 @@ class AddonRead(BaseModel):
         )
 
 
-class AddonCount(BaseModel):
+class AddonUpdate(BaseModel):
     count: int = Field(ge=0, le=limits.MAX_SEATS, description="Packs to hold (0 removes).")
