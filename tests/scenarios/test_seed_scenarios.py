@@ -76,7 +76,9 @@ def test_each_file_quotes_its_seed_and_runs_its_folders_preset(path: Path) -> No
     preset = path.parent.name
 
     assert data["preset"] == preset
-    assert isinstance(data.get("name"), str) and data["name"].strip(), "a name quoting the seed"
+    assert isinstance(data.get("name"), str), "a name"
+    quoted = data["name"].split('"')[1::2]
+    assert quoted and all(q.strip() for q in quoted), "the name quotes the seed briefly"
     assert text.startswith(f"# {SEEDS[preset]}"), "the first line names the seed article"
     assert '"' in text.split("\n\n")[0] or "“" in text, "the header quotes the seed"
 
