@@ -19,7 +19,9 @@ positive ``credit_applied`` line and the invoice totals zero.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from copy import copy
+from datetime import datetime, timedelta
+from typing import Any
 
 from seatledger.domain.billing import (
     SeatBilling,
@@ -35,6 +37,7 @@ from seatledger.domain.money import Money
 from seatledger.domain.periods import Period, period_index_at, period_n
 from seatledger.domain.policy import OnDecrease, OnIncrease, SeatMode
 from seatledger.service.state import (
+    AuditEntry,
     CreditMovement,
     Effects,
     InvoiceDraft,
@@ -317,20 +320,76 @@ def next_due(state: SubscriptionState) -> datetime | None:
     return min(due)
 
 
+# The actor the audit log names for what time itself does (renewals, expiries): nobody acted.
+CLOCK_ACTOR = "seatledger"
+
+
+def snapshot(state: SubscriptionState, at: datetime) -> dict[str, Any]:
+    """The seat figures an audit row keeps before and after a change."""
+    usage = state.usage(at)
+    return {
+        "seats_total": usage.total,
+        "seats_used": usage.used,
+        "seats_at_renewal": state.billing.seats_at_renewal,
+        "seats_paid": state.billing.seats_paid,
+        "addons": dict(state.addons),
+        "status": state.status.value,
+    }
+
+
 def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> None:
-    """Run, in time order, every renewal and role expiry that falls due up to ``until`` (inclusive)."""
+    """Run, in time order, every renewal and role expiry that falls due up to ``until`` (inclusive).
+
+    Each is audited at its own instant, by ``CLOCK_ACTOR``: roles and money change here as much
+    as in any use case."""
     while state.status is SubscriptionStatus.ACTIVE:
         due = next_due(state)
         if due is None or due > until:
             return
-        expiring = [
-            m
-            for m in state.roster.members
-            for g in m.grants
-            if g.expires_at is not None and g.expires_at <= due
-        ]
+        expiring = sorted(
+            {
+                m.email
+                for m in state.roster.members
+                for g in m.grants
+                if g.expires_at is not None and g.expires_at <= due
+            }
+        )
         if expiring:
+            # Grants are live on [granted, expires_at): at ``due`` itself they count no more, so
+            # the figures before the expiry are those of the instant just before it.
+            before = snapshot(state, due - timedelta(microseconds=1))
             state.roster = expire_grants(state.roster, due)
             follow_usage(state, effects, at=due, reason="roles_expired")
+            _audit_time(state, effects, due, "expire_roles", ",".join(expiring), before)
         if due >= state.billing.period.end:
+            # Figures taken once the renewal went through: a renewal the plan cannot price (an
+            # add-on it no longer sells) is refused by ``renew`` itself, naming the cause.
+            previous = copy(state)
             renew(state, effects)
+            before = snapshot(previous, due)
+            action = (
+                "renew_subscription"
+                if state.status is SubscriptionStatus.ACTIVE
+                else "end_subscription"
+            )
+            _audit_time(state, effects, due, action, state.subscription_id, before)
+
+
+def _audit_time(
+    state: SubscriptionState,
+    effects: Effects,
+    at: datetime,
+    action: str,
+    target: str,
+    before: dict[str, Any],
+) -> None:
+    effects.audit.append(
+        AuditEntry(
+            at=at,
+            actor=CLOCK_ACTOR,
+            action=action,
+            target=target,
+            before=before,
+            after=snapshot(state, at),
+        )
+    )

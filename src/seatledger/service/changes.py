@@ -14,7 +14,7 @@ from typing import Any
 from seatledger.domain.decisions import Action, require_permission
 from seatledger.domain.errors import Conflict
 from seatledger.domain.seats import MemberStatus, normalize_email
-from seatledger.service.billing_engine import advance
+from seatledger.service.billing_engine import advance, snapshot
 from seatledger.service.context import Services
 from seatledger.service.gateway import draft_views, load_state, save_state
 from seatledger.service.results import ChangeResult, credit_created
@@ -32,18 +32,6 @@ def actor_roles(
     if member is None or member.status is not MemberStatus.ACTIVE:
         return frozenset()
     return member.roles_at(at)
-
-
-def snapshot(state: SubscriptionState, at: datetime) -> dict[str, Any]:
-    usage = state.usage(at)
-    return {
-        "seats_total": usage.total,
-        "seats_used": usage.used,
-        "seats_at_renewal": state.billing.seats_at_renewal,
-        "seats_paid": state.billing.seats_paid,
-        "addons": dict(state.addons),
-        "status": state.status.value,
-    }
 
 
 def change_subscription(
