@@ -379,3 +379,37 @@ def test_expiries_due_are_written_by_bringing_the_account_up_to_date(
     imp = state.roster.find("imp@x.test", "main")
     assert imp is not None and imp.grants == frozenset()
     assert ("roles_expired", expires_at) in [(r.kind, r.at) for r in world.ledger()]
+
+
+def test_what_time_itself_changes_is_audited_at_its_own_instant(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """Regression: role expiries and renewals changed roles, seats and money with a ledger row but
+    no audit row, so the audit log could not tell why seats or a bill moved."""
+    world = subscribe(
+        runtime, "upcoach", seats=2, overrides={"expiring_roles": {"program_sponsor": "P10D"}}
+    )
+    invite(world, "ana@x.test", role="program_sponsor")
+    ana = world.person_id("ana@x.test")
+    expires_at = clock.now() + timedelta(days=10)
+    clock.move_to(datetime(2026, 6, 15, tzinfo=UTC))
+
+    billing.bring_up_to_date(runtime, account_id=world.account_id)
+
+    timed = [a for a in world.audit() if a.actor == "seatledger"]
+    assert [(a.action, a.at, a.target) for a in timed] == [
+        ("expire_roles", expires_at, ana),
+        ("renew_subscription", datetime(2026, 5, 1, tzinfo=UTC), world.subscription_id),
+        ("renew_subscription", datetime(2026, 6, 1, tzinfo=UTC), world.subscription_id),
+    ]
+    assert [(a.before or {})["seats_used"] for a in timed] == [2, 1, 1]
+    assert [(a.after or {})["seats_used"] for a in timed] == [1, 1, 1]
+    subscriptions.cancel_subscription(runtime, **world.common(), actor=OWNER, at_period_end=True)
+    clock.move_to(datetime(2026, 7, 1, tzinfo=UTC))
+    billing.bring_up_to_date(runtime, account_id=world.account_id)
+    last = world.audit()[-1]
+    assert (last.actor, last.action, (last.after or {})["status"]) == (
+        "seatledger",
+        "end_subscription",
+        "canceled",
+    )
