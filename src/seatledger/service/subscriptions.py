@@ -23,12 +23,24 @@ from seatledger.domain.seats import (
     normalize_email,
     seat_holders,
 )
-from seatledger.service.billing_engine import bill_seat_change, change_addon, open_subscription
+from seatledger.service.billing_engine import (
+    bill_seat_change,
+    change_addon,
+    open_subscription,
+    record,
+    snapshot,
+)
 from seatledger.service.changes import Mutation, change_subscription
 from seatledger.service.context import Services
 from seatledger.service.gateway import create_state, credit_balance, load_state
 from seatledger.service.results import ChangeResult, credit_created
-from seatledger.service.state import Effects, Event, SubscriptionState, SubscriptionStatus
+from seatledger.service.state import (
+    AuditEntry,
+    Effects,
+    Event,
+    SubscriptionState,
+    SubscriptionStatus,
+)
 from seatledger.service.test_clocks import now_of
 
 
@@ -120,6 +132,16 @@ def subscribe(
         open_subscription(state, effects, start=at)
         effects.events.append(
             Event("subscription.created", {"workspaces": list(workspaces), "seats": seats})
+        )
+        effects.audit.append(
+            AuditEntry(
+                at=at,
+                actor=owner,
+                action="subscribe",
+                target=",".join(dict.fromkeys(workspaces)),
+                before={},
+                after=snapshot(state, at),
+            )
         )
         invoices = create_state(uow, state, effects, at=at)
         uow.commit()
@@ -276,6 +298,8 @@ def cancel_subscription(
             raise InvalidInput("subscription", "is already canceled")
         if at_period_end:
             state.cancel_at_period_end = True
+            # Nothing moves now, but the next renewal will not come: the ledger says so.
+            record(state, effects, at, "cancel_scheduled")
         else:
             bill_seat_change(state, effects, at=at, new_total=0, reason="canceled")
             state.status = SubscriptionStatus.CANCELED
