@@ -457,6 +457,7 @@ def test_the_audit_log_and_the_outbox_name_people_by_id_never_by_address(
     ana, owner = world.person_id("ana@x.test"), world.person_id(OWNER)
     audit = world.audit()
     assert [(a.actor, a.action, a.target) for a in audit] == [
+        (owner, "subscribe", "main"),
         (owner, "invite_members", ana),
         (owner, "assign_role", f"{ana}:member:p1"),
     ]
