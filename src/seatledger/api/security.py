@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from seatledger.api import limits
 from seatledger.api.problems import unauthenticated
@@ -61,10 +60,6 @@ def identify(svc: Services, request: Request) -> Caller:
         raise unauthenticated()
     setattr(request.state, CALLER_STATE, caller)
     return caller
-
-
-async def identify_async(svc: Services, request: Request) -> Caller:
-    return await run_in_threadpool(identify, svc, request)
 
 
 def current_caller(

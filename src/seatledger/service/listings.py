@@ -10,7 +10,6 @@ found: every read is keyed by the caller's account.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -293,13 +292,3 @@ def test_clocks(svc: Services, *, caller: Caller) -> tuple[TestClock, ...]:
     with svc.uow() as uow:
         require_account_manager(uow, caller, svc.clock.now())
         return uow.test_clocks.for_account(caller.account_id)
-
-
-def roles_by_workspace(svc: Services, *, caller: Caller) -> dict[str, list[str]]:
-    """Workspace id -> the caller's live roles there (as an active member)."""
-    with svc.uow() as uow:
-        found = live_roles(uow, caller.account_id, caller.email, svc.clock.now())
-    result: defaultdict[str, list[str]] = defaultdict(list)
-    for ws_id, roles in found.items():
-        result[ws_id].extend(sorted(roles))
-    return dict(result)
