@@ -82,14 +82,42 @@ def test_a_refusal_is_replayed_as_it_was_even_after_the_state_changed(
     assert fresh.status_code == 200
 
 
-def test_an_invalid_request_is_not_remembered(
-    client: TestClient, owner_ws: tuple[dict[str, str], str]
+@pytest.mark.parametrize(
+    ("bad", "good"),
+    [
+        ({"emails": ["bo@acme.test"], "role": 7}, {"emails": ["bo@acme.test"], "role": "member"}),
+        (
+            {"emails": ["no-at-sign"], "role": "member"},
+            {"emails": ["bo@acme.test"], "role": "member"},
+        ),
+    ],
+    ids=["refused by the schema", "refused by the domain"],
+)
+def test_invalid_input_is_not_remembered(
+    bad: dict[str, Any],
+    good: dict[str, Any],
+    client: TestClient,
+    owner_ws: tuple[dict[str, str], str],
 ) -> None:
     owner, ws = owner_ws
     headers = {**owner, "Idempotency-Key": "fix-and-retry"}
-    bad = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": -1})
-    fixed = client.put(f"/v1/workspaces/{ws}/seats", headers=headers, json={"seats": 4})
-    assert (bad.status_code, fixed.status_code) == (422, 200)
+    url = f"/v1/workspaces/{ws}/invitations"
+    refused = client.post(url, headers=headers, json=bad)
+    fixed = client.post(url, headers=headers, json=good)
+    assert (refused.status_code, fixed.status_code) == (422, 200)
+    assert seats(client, owner, ws)["used"] == 2
+
+
+def test_a_replayed_webhook_endpoint_never_shows_its_secret_again(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    owner, _ = owner_ws
+    headers = {**owner, "Idempotency-Key": "hook"}
+    body = {"url": "https://hooks.acme.test/in"}
+    first = client.post("/v1/webhook-endpoints", headers=headers, json=body)
+    again = client.post("/v1/webhook-endpoints", headers=headers, json=body)
+    assert first.json()["secret"].startswith("whsec_")
+    assert again.json() == {**first.json(), "secret": None}
 
 
 def test_keys_belong_to_one_account(client: TestClient) -> None:

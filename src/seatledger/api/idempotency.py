@@ -6,10 +6,11 @@ request gets the stored answer again, marked ``Idempotent-Replayed: true``; with
 request it is refused with 409 ``conflict``. Keys belong to the account: two accounts may use the
 same key.
 
-What is stored: successful answers and the domain's refusals (a seat limit reached stays reached
-for that key). Not stored: requests refused before they ran (a malformed body, a missing field,
-no valid key: fix and retry with the same key) and server errors (retrying may succeed). Secrets shown once (a new API key's
-``token``) are blanked in the stored answer: a replay tells the key's id, never its secret again.
+What is stored: successful answers and refusals by the state of things (403, 404, 409: a seat
+limit reached stays reached for that key). Not stored: invalid input (422: fix it and retry with
+the same key), authentication problems and server errors (retrying may succeed). Secrets shown
+once (a new API key's ``token``, a webhook endpoint's ``secret``) are blanked in the stored
+answer: a replay tells the id, never the secret again.
 
 Two requests with one key at the very same moment both run (the second to finish finds the key
 taken and keeps its own answer unstored); clients send a key from one request at a time.
@@ -37,7 +38,9 @@ from seatledger.service.ports import IdempotencyRecord
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SECRET_FIELDS = ("token",)
+SECRET_FIELDS = ("token", "secret")
+# Answers kept for a replay: done, or refused by the state of things (not by the input).
+REMEMBERED = frozenset({403, 404, 409})
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
@@ -160,7 +163,7 @@ class IdempotentRoute(APIRoute):
             except SeatLedgerError as error:
                 status, problem = refusal_body(error, request.url.path)
                 response = problem_response(status, problem)
-            if response.status_code < 500:
+            if response.status_code < 400 or response.status_code in REMEMBERED:
                 kept = storable(response)
                 if kept is not None:
                     record = IdempotencyRecord(
