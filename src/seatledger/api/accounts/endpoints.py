@@ -26,7 +26,6 @@ from seatledger.api.idempotency import (
     idempotency_header,
     key_of,
     recall,
-    remember,
     replay,
     request_hash,
     reused,
@@ -40,7 +39,6 @@ from seatledger.api.security import CallerDep, ServicesDep
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.service import api_keys, billing, listings
 from seatledger.service.access import require_manager
-from seatledger.service.context import Services
 from seatledger.service.ports import IdempotencyRecord
 
 signup = APIRouter(prefix="/v1", tags=["accounts"], responses=problem_responses(409, 413, 422))
@@ -52,16 +50,17 @@ def signup_account_id(key: str) -> str:
     return "acc_" + hashlib.sha256(f"sign-up:{key}".encode()).hexdigest()[:24]
 
 
-def _sign_up(svc: Services, body: AccountCreate, account_id: str | None) -> AccountCreated:
-    done = api_keys.sign_up(
-        svc, name=body.name, owner_email=body.owner_email, account_id=account_id
-    )
+def _answer(done: api_keys.SignUp) -> AccountCreated:
     return AccountCreated(
         account=AccountRead.of(done.account),
         person_id=done.person.id,
         api_key=ApiKeyRead.of(done.issued.key),
         token=done.issued.token,
     )
+
+
+def _response(created: AccountCreated) -> JSONResponse:
+    return JSONResponse(jsonable_encoder(created), status_code=201)
 
 
 @signup.post(
@@ -79,30 +78,44 @@ async def create_account(body: AccountCreate, request: Request, svc: ServicesDep
     account it opened and gets the first answer again (without the key's secret)."""
     key = key_of(request)
     if key is None:
-        created = await run_in_threadpool(_sign_up, svc, body, None)
-        return JSONResponse(jsonable_encoder(created), status_code=201)
+        done = await run_in_threadpool(
+            lambda: api_keys.sign_up(svc, name=body.name, owner_email=body.owner_email)
+        )
+        return _response(_answer(done))
     account_id = signup_account_id(key)
     digest = request_hash("POST", request.url.path, "", body.owner_email, await request.body())
     stored = await run_in_threadpool(recall, svc, account_id, key)
     if stored is not None:
         return replay(stored) if stored.request_hash == digest else reused(key, request.url.path)
+
+    def remember(done: api_keys.SignUp) -> IdempotencyRecord:
+        kept = storable(_response(_answer(done)))
+        assert kept is not None  # a JSON answer
+        return IdempotencyRecord(
+            account_id=account_id,
+            key=key,
+            request_hash=digest,
+            response=kept,
+            created_at=done.account.created_at,
+        )
+
     try:
-        created = await run_in_threadpool(_sign_up, svc, body, account_id)
+        done = await run_in_threadpool(
+            lambda: api_keys.sign_up(
+                svc,
+                name=body.name,
+                owner_email=body.owner_email,
+                account_id=account_id,
+                remember=remember,
+            )
+        )
     except Conflict:
-        # The same key opened the account a moment ago and its answer is not stored yet.
+        # The same key opened the account a moment ago, from a request running alongside.
+        stored = await run_in_threadpool(recall, svc, account_id, key)
+        if stored is not None and stored.request_hash == digest:
+            return replay(stored)
         return reused(key, request.url.path)
-    response = JSONResponse(jsonable_encoder(created), status_code=201)
-    kept = storable(response)
-    assert kept is not None  # a JSON answer
-    record = IdempotencyRecord(
-        account_id=account_id,
-        key=key,
-        request_hash=digest,
-        response=kept,
-        created_at=svc.clock.now(),
-    )
-    await run_in_threadpool(remember, svc, record)
-    return response
+    return _response(_answer(done))
 
 
 @router.get("/account", response_model=AccountRead, summary="The caller's account")
