@@ -784,3 +784,12 @@ class UnitOfWork(Protocol):
     def commit(self) -> None: ...
 
     def rollback(self) -> None: ...
+
+    def joined(self) -> UnitOfWork:
+        """A unit of work inside this one's open transaction, so that use cases (each opening
+        its own unit) and what the caller writes after them commit as one.
+
+        Entering it opens a savepoint; its ``commit()`` keeps its writes for this unit's commit;
+        its ``rollback()``, or leaving it without committing, undoes only its own writes. Use it
+        only while this unit is open; nothing is durable before this unit commits.
+        """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, NestedTransaction
 
 from seatledger.store.engine import READ_ONLY
 from seatledger.store.repositories.api_keys import SqlApiKeys
@@ -100,3 +100,58 @@ class SqlUnitOfWork:
 
     def rollback(self) -> None:
         self.connection.rollback()
+
+    def joined(self) -> SqlUnitOfWork:
+        """A unit of work inside this one's transaction, as a savepoint (see the port)."""
+        return JoinedUnitOfWork(self)
+
+
+class JoinedUnitOfWork(SqlUnitOfWork):
+    """A unit of work that runs inside an open one: a savepoint of its connection.
+
+    Use cases open their own units; given this one instead they write into the outer transaction,
+    and what they ``commit()`` becomes durable only when the outer unit commits (how
+    ``service/idempotency.py`` stores a key in the same transaction as the change it answers).
+    """
+
+    def __init__(self, outer: SqlUnitOfWork) -> None:
+        super().__init__(outer.engine, read_only=outer.read_only)
+        self._outer = outer
+        self._savepoint: NestedTransaction | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self._savepoint is None:
+            raise RuntimeError("Use the unit of work inside `with uow:`.")
+        return self._outer.connection
+
+    def __enter__(self) -> Self:
+        if self._savepoint is not None:
+            raise RuntimeError("This unit of work is open already: one transaction at a time.")
+        self._savepoint = self._outer.connection.begin_nested()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
+
+    def commit(self) -> None:
+        # Released into the outer transaction; later statements of this block get a new one,
+        # as they would get a new transaction in a unit of their own.
+        self._current().commit()
+        self._savepoint = self._outer.connection.begin_nested()
+
+    def rollback(self) -> None:
+        self._current().rollback()
+        self._savepoint = self._outer.connection.begin_nested()
+
+    def _current(self) -> NestedTransaction:
+        if self._savepoint is None:
+            raise RuntimeError("Use the unit of work inside `with uow:`.")
+        return self._savepoint
