@@ -3,10 +3,15 @@ the same key is refused with 409."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from api_helpers import TestClient, sign_up, subscribe
+from fastapi import FastAPI
+
+from seatledger.api.routing import resource_router
 
 Call = tuple[str, str, dict[str, Any]]
 
@@ -63,23 +68,43 @@ def test_the_same_key_on_another_path_is_a_conflict(
     assert seats(client, owner, ws)["total"] == 3
 
 
-def test_a_refusal_is_replayed_as_it_was_even_after_the_state_changed(
+def test_a_refusal_is_not_kept_so_the_retry_runs_again(
     client: TestClient, owner_ws: tuple[dict[str, str], str]
 ) -> None:
+    """A seat limit reached now may not be reached later: the same key retried after buying
+    seats makes the change, and a further retry replays that success."""
     owner, ws = owner_ws
     invite = {"emails": ["bo@acme.test", "cy@acme.test", "di@acme.test"], "role": "member"}
     keyed = {**owner, "Idempotency-Key": "invite-3"}
-    refused = client.post(f"/v1/workspaces/{ws}/invitations", headers=keyed, json=invite)
+    url = f"/v1/workspaces/{ws}/invitations"
+    refused = client.post(url, headers=keyed, json=invite)
     assert (refused.status_code, refused.json()["code"]) == (409, "seat_limit_reached")
     client.put(f"/v1/workspaces/{ws}/seats", headers=owner, json={"seats": 10})
-    replayed = client.post(f"/v1/workspaces/{ws}/invitations", headers=keyed, json=invite)
-    assert replayed.status_code == 409
-    assert replayed.json() == refused.json()
-    assert replayed.headers["content-type"] == "application/problem+json"
-    fresh = client.post(
-        f"/v1/workspaces/{ws}/invitations", headers={**owner, "Idempotency-Key": "n"}, json=invite
-    )
-    assert fresh.status_code == 200
+    admitted = client.post(url, headers=keyed, json=invite)
+    again = client.post(url, headers=keyed, json=invite)
+    assert (admitted.status_code, again.status_code) == (200, 200)
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == admitted.json()
+    assert seats(client, owner, ws)["used"] == 4
+
+
+def test_a_write_that_forgets_the_key_is_a_bug_not_a_double_charge(
+    runtime: Any, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    """Every write answers through respond_once; one that does not is caught the first time a
+    client sends a key, instead of silently redoing the change on every retry."""
+    router = resource_router("probe")
+
+    @router.post("/careless")
+    def careless() -> dict[str, str]:
+        return {"done": "twice, on a retry"}
+
+    app = FastAPI()
+    app.state.services = runtime
+    app.include_router(router)
+    with TestClient(app, raise_server_exceptions=False) as probe:
+        assert probe.post("/v1/careless").status_code == 200
+        assert probe.post("/v1/careless", headers={"Idempotency-Key": "k"}).status_code == 500
 
 
 @pytest.mark.parametrize(
@@ -174,3 +199,23 @@ def test_every_write_operation_documents_the_header(client: TestClient) -> None:
     for method, path, operation in writes:
         names = {p["name"] for p in operation.get("parameters", []) if p["in"] == "header"}
         assert "Idempotency-Key" in names, f"{method.upper()} {path}"
+
+
+def test_copies_of_one_request_sent_at_once_make_one_change(
+    client: TestClient, owner_ws: tuple[dict[str, str], str]
+) -> None:
+    """A client retrying before the first answer came back must not get two keys made."""
+    owner, _ = owner_ws
+    headers = {**owner, "Idempotency-Key": "at-once"}
+    start = threading.Barrier(4)
+
+    def send() -> int:
+        start.wait()
+        response = client.post("/v1/api-keys", headers=headers, json={"name": "once"})
+        return response.status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: send(), range(4)))
+    assert statuses == [201] * 4
+    names = [k["name"] for k in client.get("/v1/api-keys", headers=owner).json()["items"]]
+    assert sorted(names) == ["first key", "once"]

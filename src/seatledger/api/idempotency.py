@@ -1,113 +1,38 @@
 """``Idempotency-Key`` on every POST, PUT and DELETE: a retried request is answered, not redone.
 
-The first request with a key runs; its answer (status and body) is stored with a SHA-256 of the
-request (method, path, query, acting person, body). A later request with the same key and the same
-request gets the stored answer again, marked ``Idempotent-Replayed: true``; with a different
-request it is refused with 409 ``conflict``. Keys belong to the account: two accounts may use the
-same key.
+Each write endpoint runs its work through ``respond_once``, which hands it to the service layer's
+``run_idempotent`` (``service/idempotency.py``): the key, a SHA-256 of the request (method, path,
+query, acting person, body) and the answer are stored in the same transaction as the change. The
+same key with the same request gets the stored answer again, marked ``Idempotent-Replayed:
+true``; with another request, 409 ``conflict``. Two copies of one request sent at once make one
+change. Keys belong to the account: two accounts may use the same key.
 
-What is stored: successful answers and refusals by the state of things (403, 404, 409: a seat
-limit reached stays reached for that key). Not stored: invalid input (422: fix it and retry with
-the same key), authentication problems and server errors (retrying may succeed). Secrets shown
-once (a new API key's ``token``, a webhook endpoint's ``secret``) are blanked in the stored
-answer: a replay tells the id, never the secret again.
-
-Two requests with one key at the very same moment both run (the second to finish finds the key
-taken and keeps its own answer unstored); clients send a key from one request at a time.
+A refusal (a seat limit, invalid input, not permitted...) stores nothing: the retry runs again,
+since the state that refused it may have changed. Secrets shown once (a new API key's ``token``,
+a webhook endpoint's ``secret``) are blanked in the stored answer: a replay tells the id, never
+the secret again.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel
 
 from seatledger.api import limits
-from seatledger.api.problems import problem_response, refusal_body
-from seatledger.api.security import identify
-from seatledger.domain.errors import Conflict, InvalidInput, SeatLedgerError
 from seatledger.service.access import Caller
 from seatledger.service.context import Services
-from seatledger.service.ports import IdempotencyRecord
+from seatledger.service.idempotency import run_idempotent
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SECRET_FIELDS = ("token", "secret")
-# Answers kept for a replay: done, or refused by the state of things (not by the input).
-REMEMBERED = frozenset({403, 404, 409})
-
-Handler = Callable[[Request], Coroutine[Any, Any, Response]]
-
-
-def request_hash(method: str, path: str, query: str, actor: str, body: bytes) -> str:
-    digest = hashlib.sha256()
-    for part in (method.encode(), path.encode(), query.encode(), actor.encode()):
-        digest.update(part + b"\n")
-    digest.update(body)
-    return digest.hexdigest()
-
-
-def key_of(request: Request) -> str | None:
-    key = request.headers.get(HEADER)
-    return key if key is not None and key.strip() else None
-
-
-def recall(svc: Services, account_id: str, key: str) -> IdempotencyRecord | None:
-    with svc.uow() as uow:
-        return uow.idempotency.get(account_id, key)
-
-
-def remember(svc: Services, record: IdempotencyRecord) -> None:
-    """Store the answer; a key another request stored meanwhile keeps that one."""
-    with svc.uow() as uow:
-        try:
-            uow.idempotency.put(record)
-        except Conflict:
-            return
-        uow.commit()
-
-
-def replay(record: IdempotencyRecord) -> Response:
-    stored = record.response
-    media_type = str(stored.get("media_type", "application/json"))
-    body = stored.get("body")
-    content = b"" if body is None else json.dumps(body).encode()
-    return Response(
-        content,
-        status_code=int(stored["status"]),
-        media_type=media_type,
-        headers={REPLAYED: "true"},
-    )
-
-
-def reused(key: str, instance: str) -> Response:
-    _, body = refusal_body(
-        Conflict(
-            f"Idempotency-Key {key!r} was used with a different request: "
-            "send a new key for a new request."
-        ),
-        instance,
-    )
-    return problem_response(409, body)
-
-
-def storable(response: Response) -> dict[str, Any] | None:
-    """The answer as stored, or None when it is not JSON (nothing to replay exactly)."""
-    media_type = response.media_type or response.headers.get("content-type", "")
-    if response.status_code == 204 or not response.body:
-        return {"status": response.status_code, "body": None, "media_type": media_type}
-    if "json" not in media_type:
-        return None
-    body = json.loads(bytes(response.body))
-    if isinstance(body, dict):
-        body = {k: (None if k in SECRET_FIELDS else v) for k, v in body.items()}
-    return {"status": response.status_code, "body": body, "media_type": media_type}
+HANDLED = "seatledger_idempotency_handled"
 
 
 def idempotency_header(
@@ -121,11 +46,13 @@ def idempotency_header(
         ),
     ] = None,
 ) -> None:
-    """Declares the header in the OpenAPI document; ``IdempotentRoute`` does the work."""
+    """Declares the header in the OpenAPI document; ``respond_once`` does the work."""
 
 
 class IdempotentRoute(APIRoute):
-    """An API route whose writes honour ``Idempotency-Key`` (see the module docstring)."""
+    """An API route whose writes take ``Idempotency-Key``: it is documented, and a write that
+    answered with a key but without going through ``respond_once`` is a bug, not a silent
+    double charge on the next retry."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = {m.upper() for m in kwargs.get("methods") or ()}
@@ -136,44 +63,95 @@ class IdempotentRoute(APIRoute):
             ]
         super().__init__(path, endpoint, **kwargs)
 
-    def get_route_handler(self) -> Handler:
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
         if not ((self.methods or set()) & WRITES):
             return handler
 
-        async def idempotent(request: Request) -> Response:
-            key = key_of(request)
-            if key is None:
-                return await handler(request)
-            if len(key) > limits.KEY:
-                raise InvalidInput(HEADER, f"must be at most {limits.KEY} characters")
-            svc: Services = request.app.state.services
-            caller: Caller = await run_in_threadpool(identify, svc, request)
-            body = await request.body()
-            digest = request_hash(
-                request.method, request.url.path, request.url.query, caller.email, body
-            )
-            stored = await run_in_threadpool(recall, svc, caller.account_id, key)
-            if stored is not None:
-                if stored.request_hash != digest:
-                    return reused(key, request.url.path)
-                return replay(stored)
-            try:
-                response = await handler(request)
-            except SeatLedgerError as error:
-                status, problem = refusal_body(error, request.url.path)
-                response = problem_response(status, problem)
-            if response.status_code < 400 or response.status_code in REMEMBERED:
-                kept = storable(response)
-                if kept is not None:
-                    record = IdempotencyRecord(
-                        account_id=caller.account_id,
-                        key=key,
-                        request_hash=digest,
-                        response=kept,
-                        created_at=svc.clock.now(),
-                    )
-                    await run_in_threadpool(remember, svc, record)
+        async def checked(request: Request) -> Response:
+            response = await handler(request)
+            keyed = key_of(request) is not None
+            if keyed and response.status_code < 400 and not _handled(request):
+                raise RuntimeError(f"{request.method} {self.path} ignores {HEADER}")
             return response
 
-        return idempotent
+        return checked
+
+
+def key_of(request: Request) -> str | None:
+    key = request.headers.get(HEADER)
+    return key if key is not None and key.strip() else None
+
+
+def _handled(request: Request) -> bool:
+    return bool(getattr(request.state, HANDLED, False))
+
+
+def _blanked(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if k in SECRET_FIELDS else v) for k, v in answer.items()}
+
+
+def respond_once(
+    request: Request,
+    svc: Services,
+    *,
+    account_id: str,
+    actor: str,
+    body: BaseModel | None,
+    run: Callable[[Services], BaseModel],
+    status: int = 200,
+) -> JSONResponse:
+    """The answer of ``run`` (given the ``Services`` to do its work with), once per
+    ``Idempotency-Key``: without a key it simply runs."""
+    key = key_of(request)
+    if key is None:
+        return JSONResponse(run(svc).model_dump(mode="json"), status_code=status)
+    setattr(request.state, HANDLED, True)
+    first: list[dict[str, Any]] = []
+
+    def call(joined: Services) -> dict[str, Any]:
+        first.append(run(joined).model_dump(mode="json"))
+        return first[0]
+
+    answer = run_idempotent(
+        svc,
+        account_id=account_id,
+        key=key,
+        request={
+            "method": request.method,
+            "path": request.url.path,
+            "query": sorted(request.query_params.multi_items()),
+            "actor": actor,
+            "body": body.model_dump(mode="json") if body is not None else None,
+        },
+        call=call,
+        encode=lambda done: {"status": status, "body": _blanked(done)},
+    )
+    if not answer.replayed:
+        return JSONResponse(first[0], status_code=status)
+    return JSONResponse(
+        answer.response["body"],
+        status_code=int(answer.response["status"]),
+        headers={REPLAYED: "true"},
+    )
+
+
+def answer_once(
+    request: Request,
+    svc: Services,
+    caller: Caller,
+    run: Callable[[Services], BaseModel],
+    *,
+    body: BaseModel | None = None,
+    status: int = 200,
+) -> JSONResponse:
+    """``respond_once`` for a caller's request: keyed in their account, hashed with who acts."""
+    return respond_once(
+        request,
+        svc,
+        account_id=caller.account_id,
+        actor=caller.email,
+        body=body,
+        run=run,
+        status=status,
+    )

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,14 +22,7 @@ from seatledger.domain.errors import InvalidInput, NotFound, NotPermitted
 from seatledger.domain.seats import normalize_email
 from seatledger.service.access import Caller, require_account_manager
 from seatledger.service.context import Services
-from seatledger.service.ports import (
-    Account,
-    ApiKey,
-    IdempotencyRecord,
-    Person,
-    UnitOfWork,
-    new_id,
-)
+from seatledger.service.ports import Account, ApiKey, Person, UnitOfWork, new_id
 
 TOKEN_PREFIX = "slk"  # noqa: S105 (the label every key starts with, not a secret)
 ACTOR_FIELD = "Seatledger-Actor"
@@ -97,14 +89,11 @@ def sign_up(
     name: str,
     owner_email: str,
     account_id: str | None = None,
-    remember: Callable[[SignUp], IdempotencyRecord] | None = None,
 ) -> SignUp:
     """Open an account for ``owner_email`` and make its first key, bound to them.
 
     ``account_id`` may be chosen by the caller (the API derives it from an ``Idempotency-Key``,
-    so a retried sign-up finds the account it opened); ``Conflict`` if it exists. ``remember``
-    turns the result into the idempotency record stored in the same transaction, so an account
-    never exists without the answer that opened it.
+    so a retried sign-up finds the account it opened); ``Conflict`` if it exists.
     """
     email = normalize_email(owner_email)
     at = svc.clock.now()
@@ -115,11 +104,8 @@ def sign_up(
         issued = _issue(
             uow, account.id, name="first key", person_id=person.id, actor=person.id, at=at
         )
-        done = SignUp(account=account, person=person, issued=issued)
-        if remember is not None:
-            uow.idempotency.put(remember(done))
         uow.commit()
-    return done
+    return SignUp(account=account, person=person, issued=issued)
 
 
 def create_api_key(

@@ -5,10 +5,8 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.encoders import jsonable_encoder
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from seatledger.api import limits
 from seatledger.api.accounts.schemas import (
@@ -22,24 +20,16 @@ from seatledger.api.accounts.schemas import (
     CreditEntryRead,
 )
 from seatledger.api.api_keys.schemas import ApiKeyRead
-from seatledger.api.idempotency import (
-    idempotency_header,
-    key_of,
-    recall,
-    replay,
-    request_hash,
-    reused,
-    storable,
-)
+from seatledger.api.idempotency import answer_once, idempotency_header, key_of, respond_once
 from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
 from seatledger.api.problems import problem_responses
 from seatledger.api.routing import AccountId, resource_router
 from seatledger.api.schemas import InvoiceRead, amount
 from seatledger.api.security import CallerDep, ServicesDep
-from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.errors import NotFound
 from seatledger.service import api_keys, billing, listings
 from seatledger.service.access import require_manager
-from seatledger.service.ports import IdempotencyRecord
+from seatledger.service.context import Services
 
 signup = APIRouter(prefix="/v1", tags=["accounts"], responses=problem_responses(409, 413, 422))
 router = resource_router("accounts")
@@ -59,10 +49,6 @@ def _answer(done: api_keys.SignUp) -> AccountCreated:
     )
 
 
-def _response(created: AccountCreated) -> JSONResponse:
-    return JSONResponse(jsonable_encoder(created), status_code=201)
-
-
 @signup.post(
     "/accounts",
     status_code=201,
@@ -70,52 +56,32 @@ def _response(created: AccountCreated) -> JSONResponse:
     dependencies=[Depends(idempotency_header)],
     summary="Sign up: open an account and get its first API key",
 )
-async def create_account(body: AccountCreate, request: Request, svc: ServicesDep) -> Response:
+def create_account(body: AccountCreate, request: Request, svc: ServicesDep) -> JSONResponse:
     """Open an account for ``owner_email``; the answer holds the first API key (bound to that
     person), shown only this once. No key is needed to sign up.
 
     With an ``Idempotency-Key`` the account id is derived from the key, so a retry finds the
     account it opened and gets the first answer again (without the key's secret)."""
     key = key_of(request)
-    if key is None:
-        done = await run_in_threadpool(
-            lambda: api_keys.sign_up(svc, name=body.name, owner_email=body.owner_email)
-        )
-        return _response(_answer(done))
-    account_id = signup_account_id(key)
-    digest = request_hash("POST", request.url.path, "", body.owner_email, await request.body())
-    stored = await run_in_threadpool(recall, svc, account_id, key)
-    if stored is not None:
-        return replay(stored) if stored.request_hash == digest else reused(key, request.url.path)
+    account_id = signup_account_id(key) if key is not None else None
 
-    def remember(done: api_keys.SignUp) -> IdempotencyRecord:
-        kept = storable(_response(_answer(done)))
-        assert kept is not None  # a JSON answer
-        return IdempotencyRecord(
-            account_id=account_id,
-            key=key,
-            request_hash=digest,
-            response=kept,
-            created_at=done.account.created_at,
+    def open_account(s: Services) -> AccountCreated:
+        done = api_keys.sign_up(
+            s, name=body.name, owner_email=body.owner_email, account_id=account_id
         )
+        return _answer(done)
 
-    try:
-        done = await run_in_threadpool(
-            lambda: api_keys.sign_up(
-                svc,
-                name=body.name,
-                owner_email=body.owner_email,
-                account_id=account_id,
-                remember=remember,
-            )
-        )
-    except Conflict:
-        # The same key opened the account a moment ago, from a request running alongside.
-        stored = await run_in_threadpool(recall, svc, account_id, key)
-        if stored is not None and stored.request_hash == digest:
-            return replay(stored)
-        return reused(key, request.url.path)
-    return _response(_answer(done))
+    if account_id is None:
+        return JSONResponse(open_account(svc).model_dump(mode="json"), status_code=201)
+    return respond_once(
+        request,
+        svc,
+        account_id=account_id,
+        actor=body.owner_email,
+        body=body,
+        run=open_account,
+        status=201,
+    )
 
 
 @router.get("/account", response_model=AccountRead, summary="The caller's account")
@@ -178,9 +144,13 @@ def list_audit_log(
 
 
 @router.post("/billing/run", response_model=BillingRunRead, summary="Issue what has fallen due")
-def run_account_billing(caller: CallerDep, svc: ServicesDep) -> BillingRunRead:
+def run_account_billing(request: Request, caller: CallerDep, svc: ServicesDep) -> JSONResponse:
     """Issue, in time order, every renewal and role expiry of the account's subscriptions that
     has fallen due (account managers). Subscriptions on a test clock follow their clock."""
-    require_manager(svc, caller)
-    issued = billing.bring_up_to_date(svc, account_id=caller.account_id)
-    return BillingRunRead(invoices=[InvoiceRead.of_view(v) for v in issued])
+
+    def run(s: Services) -> BillingRunRead:
+        require_manager(s, caller)
+        issued = billing.bring_up_to_date(s, account_id=caller.account_id)
+        return BillingRunRead(invoices=[InvoiceRead.of_view(v) for v in issued])
+
+    return answer_once(request, svc, caller, run)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
 from seatledger.api.api_keys.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyRead
+from seatledger.api.idempotency import answer_once
 from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
 from seatledger.api.routing import path_id, resource_router
 from seatledger.api.security import CallerDep, ServicesDep
 from seatledger.service import api_keys
+from seatledger.service.context import Services
 
 router = resource_router("api keys")
 
@@ -16,11 +21,17 @@ KeyId = Annotated[str, path_id("An API key id (`key_…`).")]
 
 
 @router.post("/api-keys", status_code=201, response_model=ApiKeyCreated, summary="Make a key")
-def create_api_key(body: ApiKeyCreate, caller: CallerDep, svc: ServicesDep) -> ApiKeyCreated:
+def create_api_key(
+    body: ApiKeyCreate, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """A new key: bound to the person with ``email``, or account-wide without one. The answer's
     ``token`` is the key, shown this once."""
-    issued = api_keys.create_api_key(svc, caller=caller, name=body.name, email=body.email)
-    return ApiKeyCreated(api_key=ApiKeyRead.of(issued.key), token=issued.token)
+
+    def run(s: Services) -> ApiKeyCreated:
+        issued = api_keys.create_api_key(s, caller=caller, name=body.name, email=body.email)
+        return ApiKeyCreated(api_key=ApiKeyRead.of(issued.key), token=issued.token)
+
+    return answer_once(request, svc, caller, run, body=body, status=201)
 
 
 @router.get("/api-keys", response_model=Page[ApiKeyRead], summary="The account's keys")
@@ -44,6 +55,13 @@ def get_api_key(key_id: KeyId, caller: CallerDep, svc: ServicesDep) -> ApiKeyRea
 
 
 @router.delete("/api-keys/{key_id}", response_model=ApiKeyRead, summary="Revoke a key")
-def revoke_api_key(key_id: KeyId, caller: CallerDep, svc: ServicesDep) -> ApiKeyRead:
+def revoke_api_key(
+    key_id: KeyId, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """Revoke a key for good: its requests are refused (401) from now on."""
-    return ApiKeyRead.of(api_keys.revoke_api_key(svc, caller=caller, key_id=key_id))
+    return answer_once(
+        request,
+        svc,
+        caller,
+        lambda s: ApiKeyRead.of(api_keys.revoke_api_key(s, caller=caller, key_id=key_id)),
+    )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from seatledger.api import limits
+from seatledger.api.idempotency import answer_once
 from seatledger.api.members.schemas import (
     InvitationCreate,
     InvitationsRead,
@@ -79,18 +81,26 @@ def list_members(
     summary="Invite a batch",
 )
 def invite(
-    workspace_id: WorkspaceId, body: InvitationCreate, caller: CallerDep, svc: ServicesDep
-) -> InvitationsRead:
+    workspace_id: WorkspaceId,
+    body: InvitationCreate,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """Invite people with one role (the policy's member managers). At the seat limit the batch
     is refused with ``seat_limit_reached`` (409), saying how many seats are used of how many."""
-    result = members.invite_members(
-        svc,
-        **_where(svc, caller, workspace_id),
-        emails=body.emails,
-        role=body.role,
-        scope=body.scope,
-    )
-    return InvitationsRead.of_result(result)
+
+    def run(s: Services) -> InvitationsRead:
+        result = members.invite_members(
+            s,
+            **_where(s, caller, workspace_id),
+            emails=body.emails,
+            role=body.role,
+            scope=body.scope,
+        )
+        return InvitationsRead.of_result(result)
+
+    return answer_once(request, svc, caller, run, body=body)
 
 
 @router.post(
@@ -98,13 +108,19 @@ def invite(
     response_model=ChangeRead,
     summary="Accept my invitation",
 )
-def accept_invitation(workspace_id: WorkspaceId, caller: CallerDep, svc: ServicesDep) -> ChangeRead:
+def accept_invitation(
+    workspace_id: WorkspaceId, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """The acting person accepts their pending invitation to the workspace."""
-    where = _where(svc, caller, workspace_id)
-    result = members.accept_invite(
-        svc, account_id=caller.account_id, workspace=where["workspace"], email=caller.email
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        workspace = _where(s, caller, workspace_id)["workspace"]
+        result = members.accept_invite(
+            s, account_id=caller.account_id, workspace=workspace, email=caller.email
+        )
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run)
 
 
 @router.post(
@@ -116,19 +132,24 @@ def assign_role(
     workspace_id: WorkspaceId,
     person_id: PersonId,
     body: RoleAssignmentCreate,
+    request: Request,
     caller: CallerDep,
     svc: ServicesDep,
-) -> ChangeRead:
+) -> JSONResponse:
     """Give a member a role, for the whole workspace or in a ``scope``. A role that moves them
     into the paid seats is subject to the seat limit."""
-    result = members.assign_role(
-        svc,
-        **_where(svc, caller, workspace_id),
-        email=_email(svc, caller, person_id),
-        role=body.role,
-        scope=body.scope,
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        result = members.assign_role(
+            s,
+            **_where(s, caller, workspace_id),
+            email=_email(s, caller, person_id),
+            role=body.role,
+            scope=body.scope,
+        )
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run, body=body)
 
 
 @router.delete(
@@ -140,20 +161,27 @@ def remove_role(
     workspace_id: WorkspaceId,
     person_id: PersonId,
     role: RoleName,
+    request: Request,
     caller: CallerDep,
     svc: ServicesDep,
     scope: Annotated[
         str | None, Query(min_length=1, max_length=limits.NAME, description="The role's scope.")
     ] = None,
-) -> ChangeRead:
-    result = members.remove_role(
-        svc,
-        **_where(svc, caller, workspace_id),
-        email=_email(svc, caller, person_id),
-        role=role,
-        scope=scope,
-    )
-    return ChangeRead.of(result)
+) -> JSONResponse:
+    """Take a role (in ``scope``, if given) from a member; a required role keeps its last
+    holder."""
+
+    def run(s: Services) -> ChangeRead:
+        result = members.remove_role(
+            s,
+            **_where(s, caller, workspace_id),
+            email=_email(s, caller, person_id),
+            role=role,
+            scope=scope,
+        )
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run)
 
 
 @router.post(
@@ -162,14 +190,22 @@ def remove_role(
     summary="Deactivate a member",
 )
 def deactivate(
-    workspace_id: WorkspaceId, person_id: PersonId, caller: CallerDep, svc: ServicesDep
-) -> ChangeRead:
+    workspace_id: WorkspaceId,
+    person_id: PersonId,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """Pause a member: their data stays; their seat is freed where deactivated members do not
     count."""
-    result = members.deactivate_member(
-        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, person_id)
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        email = _email(s, caller, person_id)
+        return ChangeRead.of(
+            members.deactivate_member(s, **_where(s, caller, workspace_id), email=email)
+        )
+
+    return answer_once(request, svc, caller, run)
 
 
 @router.post(
@@ -178,13 +214,21 @@ def deactivate(
     summary="Reactivate a member",
 )
 def reactivate(
-    workspace_id: WorkspaceId, person_id: PersonId, caller: CallerDep, svc: ServicesDep
-) -> ChangeRead:
+    workspace_id: WorkspaceId,
+    person_id: PersonId,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """Bring a deactivated member back, subject to the seats available now."""
-    result = members.reactivate_member(
-        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, person_id)
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        email = _email(s, caller, person_id)
+        return ChangeRead.of(
+            members.reactivate_member(s, **_where(s, caller, workspace_id), email=email)
+        )
+
+    return answer_once(request, svc, caller, run)
 
 
 @router.delete(
@@ -193,13 +237,21 @@ def reactivate(
     summary="Delete a member",
 )
 def delete(
-    workspace_id: WorkspaceId, person_id: PersonId, caller: CallerDep, svc: ServicesDep
-) -> ChangeRead:
+    workspace_id: WorkspaceId,
+    person_id: PersonId,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """Remove a member for good; their personal data is erased when they belong nowhere else."""
-    result = members.delete_member(
-        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, person_id)
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        email = _email(s, caller, person_id)
+        return ChangeRead.of(
+            members.delete_member(s, **_where(s, caller, workspace_id), email=email)
+        )
+
+    return answer_once(request, svc, caller, run)
 
 
 @router.post(
@@ -208,10 +260,17 @@ def delete(
     summary="Transfer ownership",
 )
 def transfer_ownership(
-    workspace_id: WorkspaceId, body: OwnershipUpdate, caller: CallerDep, svc: ServicesDep
-) -> ChangeRead:
+    workspace_id: WorkspaceId,
+    body: OwnershipUpdate,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """Hand the owner role to another active member; only its holder may."""
-    result = members.transfer_ownership(
-        svc, **_where(svc, caller, workspace_id), email=_email(svc, caller, body.person_id)
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        email = _email(s, caller, body.person_id)
+        result = members.transfer_ownership(s, **_where(s, caller, workspace_id), email=email)
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run, body=body)

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
 
 from seatledger import presets
 from seatledger.api import limits
+from seatledger.api.idempotency import answer_once
 from seatledger.api.plans.schemas import PlanRead, PlanResolve, PresetSummary
 from seatledger.api.routing import resource_router
-from seatledger.api.security import CallerDep
+from seatledger.api.security import CallerDep, ServicesDep
 from seatledger.domain.policy import policy_to_mapping
 from seatledger.policy_files import resolve_policy
+from seatledger.service.context import Services
 
 router = resource_router("plans")
 
@@ -33,8 +36,14 @@ def get_preset(name: PresetName, caller: CallerDep) -> PlanRead:
 
 
 @router.post("/plans/resolve", response_model=PlanRead, summary="Check a plan")
-def resolve_plan(body: PlanResolve, caller: CallerDep) -> PlanRead:
+def resolve_plan(
+    body: PlanResolve, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """The complete policy a subscription would get from this preset and these overrides, or a
     422 naming the key that is wrong. Nothing is stored."""
-    policy = resolve_policy(body.preset, body.policy)
-    return PlanRead(preset=body.preset, policy=policy_to_mapping(policy))
+
+    def run(s: Services) -> PlanRead:
+        policy = resolve_policy(body.preset, body.policy)
+        return PlanRead(preset=body.preset, policy=policy_to_mapping(policy))
+
+    return answer_once(request, svc, caller, run, body=body)

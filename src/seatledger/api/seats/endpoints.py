@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path
+from fastapi import Path, Request
+from fastapi.responses import JSONResponse
 
 from seatledger.api import limits
+from seatledger.api.idempotency import answer_once
 from seatledger.api.routing import WorkspaceId, resource_router
 from seatledger.api.schemas import ChangeRead
 from seatledger.api.seats.schemas import (
@@ -18,6 +20,7 @@ from seatledger.api.seats.schemas import (
 )
 from seatledger.api.security import CallerDep, ServicesDep
 from seatledger.service import listings, subscriptions
+from seatledger.service.context import Services
 
 router = resource_router("seats")
 
@@ -38,28 +41,52 @@ def get_seats(workspace_id: WorkspaceId, caller: CallerDep, svc: ServicesDep) ->
     summary="Preview a seat change",
 )
 def preview_seats(
-    workspace_id: WorkspaceId, body: SeatsUpdate, caller: CallerDep, svc: ServicesDep
-) -> SeatPreviewRead:
+    workspace_id: WorkspaceId,
+    body: SeatsUpdate,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """The exact charge or credit of moving to ``seats`` now, and the next invoice; nothing
     changes. Refused as the change itself would be (seat managers only, limits)."""
-    workspace = listings.workspace_name(svc, caller=caller, workspace_id=workspace_id)
-    preview = subscriptions.preview_seat_change(
-        svc, account_id=caller.account_id, workspace=workspace, actor=caller.email, seats=body.seats
-    )
-    return SeatPreviewRead.of(preview)
+
+    def run(s: Services) -> SeatPreviewRead:
+        workspace = listings.workspace_name(s, caller=caller, workspace_id=workspace_id)
+        preview = subscriptions.preview_seat_change(
+            s,
+            account_id=caller.account_id,
+            workspace=workspace,
+            actor=caller.email,
+            seats=body.seats,
+        )
+        return SeatPreviewRead.of(preview)
+
+    return answer_once(request, svc, caller, run, body=body)
 
 
 @router.put("/workspaces/{workspace_id}/seats", response_model=ChangeRead, summary="Set seats")
 def set_seats(
-    workspace_id: WorkspaceId, body: SeatsUpdate, caller: CallerDep, svc: ServicesDep
-) -> ChangeRead:
+    workspace_id: WorkspaceId,
+    body: SeatsUpdate,
+    request: Request,
+    caller: CallerDep,
+    svc: ServicesDep,
+) -> JSONResponse:
     """Buy or release seats (the new total), billed as the policy says. Only the policy's seat
     managers may (``not_permitted`` otherwise)."""
-    workspace = listings.workspace_name(svc, caller=caller, workspace_id=workspace_id)
-    result = subscriptions.change_seat_count(
-        svc, account_id=caller.account_id, workspace=workspace, actor=caller.email, seats=body.seats
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        workspace = listings.workspace_name(s, caller=caller, workspace_id=workspace_id)
+        result = subscriptions.change_seat_count(
+            s,
+            account_id=caller.account_id,
+            workspace=workspace,
+            actor=caller.email,
+            seats=body.seats,
+        )
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run, body=body)
 
 
 @router.get("/workspaces/{workspace_id}/addons", response_model=list[AddonRead], summary="Add-ons")
@@ -75,17 +102,22 @@ def set_addon(
     workspace_id: WorkspaceId,
     name: AddonName,
     body: AddonUpdate,
+    request: Request,
     caller: CallerDep,
     svc: ServicesDep,
-) -> ChangeRead:
+) -> JSONResponse:
     """Hold ``count`` packs of add-on ``name`` (0 removes it), billed like seats."""
-    workspace = listings.workspace_name(svc, caller=caller, workspace_id=workspace_id)
-    result = subscriptions.set_addon(
-        svc,
-        account_id=caller.account_id,
-        workspace=workspace,
-        actor=caller.email,
-        name=name,
-        count=body.count,
-    )
-    return ChangeRead.of(result)
+
+    def run(s: Services) -> ChangeRead:
+        workspace = listings.workspace_name(s, caller=caller, workspace_id=workspace_id)
+        result = subscriptions.set_addon(
+            s,
+            account_id=caller.account_id,
+            workspace=workspace,
+            actor=caller.email,
+            name=name,
+            count=body.count,
+        )
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run, body=body)

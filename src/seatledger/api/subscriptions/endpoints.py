@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Body
+from fastapi import Body, Request
+from fastapi.responses import JSONResponse
 
+from seatledger.api.idempotency import answer_once
 from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
 from seatledger.api.routing import SubscriptionId, resource_router
 from seatledger.api.schemas import ChangeRead
@@ -20,6 +22,7 @@ from seatledger.api.subscriptions.schemas import (
 from seatledger.policy_files import resolve_policy
 from seatledger.service import listings, subscriptions
 from seatledger.service.access import require_manager
+from seatledger.service.context import Services
 
 router = resource_router("subscriptions")
 
@@ -28,27 +31,32 @@ router = resource_router("subscriptions")
     "/subscriptions", status_code=201, response_model=SubscriptionCreated, summary="Subscribe"
 )
 def create_subscription(
-    body: SubscriptionCreate, caller: CallerDep, svc: ServicesDep
-) -> SubscriptionCreated:
+    body: SubscriptionCreate, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """Create a subscription (account managers) and issue its first invoice, in advance."""
-    require_manager(svc, caller)
-    policy = resolve_policy(body.preset, body.policy)
-    result = subscriptions.subscribe(
-        svc,
-        account_id=caller.account_id,
-        policy=policy,
-        preset=body.preset,
-        workspaces=body.workspaces,
-        owner_email=body.owner_email or caller.email,
-        seats=body.seats,
-        anchor_at=body.anchor_at,
-        test_clock_id=body.test_clock_id,
-    )
-    subscription_id = str(result.detail["subscription_id"])
-    view = listings.subscription_as_written(
-        svc, account_id=caller.account_id, subscription_id=subscription_id
-    )
-    return SubscriptionCreated(subscription=SubscriptionRead.of(view), change=ChangeRead.of(result))
+
+    def run(s: Services) -> SubscriptionCreated:
+        require_manager(s, caller)
+        policy = resolve_policy(body.preset, body.policy)
+        result = subscriptions.subscribe(
+            s,
+            account_id=caller.account_id,
+            policy=policy,
+            preset=body.preset,
+            workspaces=body.workspaces,
+            owner_email=body.owner_email or caller.email,
+            seats=body.seats,
+            anchor_at=body.anchor_at,
+            test_clock_id=body.test_clock_id,
+        )
+        view = listings.subscription_as_written(
+            s, account_id=caller.account_id, subscription_id=str(result.detail["subscription_id"])
+        )
+        return SubscriptionCreated(
+            subscription=SubscriptionRead.of(view), change=ChangeRead.of(result)
+        )
+
+    return answer_once(request, svc, caller, run, body=body, status=201)
 
 
 @router.get("/subscriptions", response_model=Page[SubscriptionRead], summary="The subscriptions")
@@ -79,20 +87,26 @@ def get_subscription(
 @router.post("/subscriptions/{subscription_id}/cancel", response_model=ChangeRead, summary="Cancel")
 def cancel_subscription(
     subscription_id: SubscriptionId,
+    request: Request,
     caller: CallerDep,
     svc: ServicesDep,
     body: Annotated[SubscriptionCancel | None, Body()] = None,
-) -> ChangeRead:
+) -> JSONResponse:
     """Cancel at the end of the paid period, or now (the policy's seat managers)."""
-    workspace = listings.managing_workspace(svc, caller=caller, subscription_id=subscription_id)
-    result = subscriptions.cancel_subscription(
-        svc,
-        account_id=caller.account_id,
-        workspace=workspace,
-        actor=caller.email,
-        at_period_end=(body or SubscriptionCancel()).at_period_end,
-    )
-    return ChangeRead.of(result)
+    wanted = body or SubscriptionCancel()
+
+    def run(s: Services) -> ChangeRead:
+        workspace = listings.managing_workspace(s, caller=caller, subscription_id=subscription_id)
+        result = subscriptions.cancel_subscription(
+            s,
+            account_id=caller.account_id,
+            workspace=workspace,
+            actor=caller.email,
+            at_period_end=wanted.at_period_end,
+        )
+        return ChangeRead.of(result)
+
+    return answer_once(request, svc, caller, run, body=wanted)
 
 
 @router.get(

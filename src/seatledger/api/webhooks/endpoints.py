@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Path, Query, Request
+from fastapi.responses import JSONResponse
 
 from seatledger.api import limits
+from seatledger.api.idempotency import answer_once
 from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
 from seatledger.api.routing import path_id, resource_router
 from seatledger.api.security import CallerDep, ServicesDep
@@ -19,6 +21,7 @@ from seatledger.api.webhooks.schemas import (
 )
 from seatledger.domain.errors import NotFound
 from seatledger.service import webhooks
+from seatledger.service.context import Services
 
 router = resource_router("webhooks")
 
@@ -33,18 +36,24 @@ EventSeq = Annotated[int, Path(ge=1, le=2**62, description="An event's `seq`.")]
     summary="Add a webhook endpoint",
 )
 def create_webhook_endpoint(
-    body: WebhookEndpointCreate, caller: CallerDep, svc: ServicesDep
-) -> WebhookEndpointCreated:
+    body: WebhookEndpointCreate, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """Send the account's events (or only ``event_types``) to ``url``, signed with the secret in
     the answer (shown this once)."""
-    endpoint = webhooks.add_webhook_endpoint(
-        svc,
-        caller=caller,
-        url=body.url,
-        event_types=body.event_types,
-        description=body.description,
-    )
-    return WebhookEndpointCreated(endpoint=WebhookEndpointRead.of(endpoint), secret=endpoint.secret)
+
+    def run(s: Services) -> WebhookEndpointCreated:
+        endpoint = webhooks.add_webhook_endpoint(
+            s,
+            caller=caller,
+            url=body.url,
+            event_types=body.event_types,
+            description=body.description,
+        )
+        return WebhookEndpointCreated(
+            endpoint=WebhookEndpointRead.of(endpoint), secret=endpoint.secret
+        )
+
+    return answer_once(request, svc, caller, run, body=body, status=201)
 
 
 @router.get(
@@ -82,11 +91,15 @@ def get_webhook_endpoint(
     summary="Disable a webhook endpoint",
 )
 def disable_webhook_endpoint(
-    endpoint_id: EndpointId, caller: CallerDep, svc: ServicesDep
-) -> WebhookEndpointRead:
+    endpoint_id: EndpointId, request: Request, caller: CallerDep, svc: ServicesDep
+) -> JSONResponse:
     """Send nothing more to this endpoint."""
-    endpoint = webhooks.disable_webhook_endpoint(svc, caller=caller, endpoint_id=endpoint_id)
-    return WebhookEndpointRead.of(endpoint)
+
+    def run(s: Services) -> WebhookEndpointRead:
+        endpoint = webhooks.disable_webhook_endpoint(s, caller=caller, endpoint_id=endpoint_id)
+        return WebhookEndpointRead.of(endpoint)
+
+    return answer_once(request, svc, caller, run)
 
 
 @router.get(
