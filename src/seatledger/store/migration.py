@@ -49,10 +49,20 @@ def head_revisions() -> tuple[str, ...]:
 
 
 def migrate(url: str | URL) -> None:
-    """Upgrade the database at ``url`` to the newest schema (creating it from empty), atomically."""
+    """Upgrade the database at ``url`` to the newest schema (creating it from empty), atomically.
+
+    A database at a revision this version does not know (written by a newer seatledger) is left
+    untouched and refused with ``DatabaseNotMigrated(unknown=True)``: upgrading seatledger helps,
+    migrating cannot.
+    """
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
+            current = tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+            if any(revision not in _known_revisions() for revision in current):
+                raise DatabaseNotMigrated(
+                    display_url(url), current=current, head=head_revisions(), unknown=True
+                )
             command.upgrade(alembic_config(connection), "head")
     finally:
         engine.dispose()
@@ -76,14 +86,17 @@ def check_migrated(url: str | URL) -> None:
     head = head_revisions()
     if current == head:
         return
-    script = ScriptDirectory.from_config(_script_config())
-    known = {rev.revision for rev in script.walk_revisions()}
     raise DatabaseNotMigrated(
         display_url(url),
         current=current,
         head=head,
-        unknown=any(rev not in known for rev in current),
+        unknown=any(rev not in _known_revisions() for rev in current),
     )
+
+
+def _known_revisions() -> set[str]:
+    script = ScriptDirectory.from_config(_script_config())
+    return {rev.revision for rev in script.walk_revisions()}
 
 
 def _sqlite_file_exists(url: URL) -> bool:
