@@ -5,9 +5,7 @@
 
 A new revision, after changing ``tables.py``::
 
-    from pathlib import Path
-
-from alembic import command
+    from alembic import command
     from seatledger.store.engine import make_engine
     from seatledger.store.migration import alembic_config
 
