@@ -24,7 +24,7 @@ from seatledger.domain.errors import (
     SeatLimitReached,
 )
 from seatledger.domain.seats import RoleGrant
-from seatledger.service import billing, members, subscriptions
+from seatledger.service import accounts, billing, members, subscriptions
 from seatledger.service.gateway import load_state
 from seatledger.service.ports import SubscriptionStatus
 from seatledger.service.results import ChangeResult, InvoiceView
@@ -413,3 +413,56 @@ def test_what_time_itself_changes_is_audited_at_its_own_instant(
         "end_subscription",
         "canceled",
     )
+
+
+# --- accounts, workspaces, subscriptions -----------------------------------------------------------
+
+
+def test_subscribing_creates_the_workspaces_the_owner_and_the_first_invoice(
+    runtime: Runtime,
+) -> None:
+    world = subscribe(runtime, "plaky", seats=3, workspaces=("plaky", "pumble"))
+
+    with runtime.uow() as uow:
+        names = [w.name for w in uow.workspaces.for_account(world.account_id)]
+        invoices = uow.invoices.for_account(world.account_id)
+    assert names == ["plaky", "pumble"]
+    for workspace in names:
+        with runtime.uow() as uow:
+            roster = load_state(uow, world.account_id, workspace, lock=False).roster
+        owner = roster.find("owner@plaky.test", workspace)
+        assert owner is not None and owner.grants == {RoleGrant("admin")}
+    assert world.used("pumble") == 1  # one person across the bundle
+    assert [(i.number, i.reason, i.total.format()) for i in invoices] == [(1, "subscribe", "30.00")]
+    assert [r.kind for r in world.ledger()] == ["subscribed"]
+    assert [a.action for a in world.audit()] == ["subscribe"]
+
+
+def test_an_account_needs_a_name_and_a_subscription_an_account(runtime: Runtime) -> None:
+    world = subscribe(runtime, "rallly-pro", seats=2)
+    before = dump(world.engine)
+
+    with pytest.raises(InvalidInput, match="name: must not be empty"):
+        accounts.create_account(runtime, name="  ")
+    with pytest.raises(NotFound, match="No account 'acc_nowhere'"):
+        subscriptions.subscribe(
+            runtime,
+            account_id="acc_nowhere",
+            policy=world.policy,
+            preset=None,
+            workspaces=["x"],
+            owner_email="o@x.test",
+            seats=2,
+        )
+    with pytest.raises(InvalidInput, match="workspaces"):
+        subscriptions.subscribe(
+            runtime,
+            account_id=world.account_id,
+            policy=world.policy,
+            preset=None,
+            workspaces=[],
+            owner_email="o@x.test",
+            seats=2,
+        )
+
+    assert dump(world.engine) == before
