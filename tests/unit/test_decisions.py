@@ -267,14 +267,19 @@ def test_with_every_seat_taken_only_viewers_can_be_invited(
         check_seat_limit(before, _apply("invite zoe member", before, policy), policy, 10, AT)
 
 
-def test_a_viewer_promoted_to_member_gives_back_a_free_place(
+def test_a_viewer_promoted_to_member_gives_back_the_free_place_with_the_viewer_role(
     seed_policy: PolicyOf, roster_of: RosterOf
 ) -> None:
+    """A seated person's viewer grant keeps its place (the seat may go again by itself), so the
+    free place comes back when the viewer role goes, not when the seat comes."""
     policy = seed_policy("plaky")
     before = _plaky(roster_of, 1, 5)
-    after = _apply("assign v0 member", before, policy)
-    check_seat_limit(before, after, policy, 2, AT)
-    assert seat_usage(after, policy, 2, AT) == SeatUsage(2, 2, 4, 10)
+    promoted = _apply("assign v0 member", before, policy)
+    check_seat_limit(before, promoted, policy, 2, AT)
+    assert seat_usage(promoted, policy, 2, AT) == SeatUsage(2, 2, 5, 10)
+    member_only = _apply("remove v0 viewer", promoted, policy)
+    check_seat_limit(promoted, member_only, policy, 2, AT)
+    assert seat_usage(member_only, policy, 2, AT) == SeatUsage(2, 2, 4, 10)
 
 
 def test_in_automatic_mode_the_free_allowance_follows_usage(

@@ -147,22 +147,22 @@ def free_role_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset
     """The e-mails counted against the free allowance at instant ``at`` (aware UTC).
 
     A person counts when a membership with a counted status holds a live grant of the allowance's
-    role (half-open, as in ``seat_holders``) and the person holds no seat: an Admin who is also a
-    Viewer somewhere already pays for a seat and takes no free place. Empty when the policy has no
-    free allowance.
+    role (half-open, as in ``seat_holders``), whether or not they also hold a seat. A seated person's
+    free grant keeps its place because the seat can go at any time, by itself (an expiring role)
+    or by a change nobody should be refused for (removing a role): counting it from the start means
+    the free allowance can never be overrun by anything but a decision that checks it. Empty when
+    the policy has no free allowance.
 
     Example (Plaky, 5 viewers per paid seat): ana is Admin, bob is Viewer, cleo is Admin and
-    Viewer. ``free_role_holders`` is ``{"bob@x.test"}``.
+    Viewer. ``free_role_holders`` is ``{"bob@x.test", "cleo@x.test"}``.
     """
     allowance = policy.free_allowance
     if allowance is None:
         return frozenset()
-    seated = seat_holders(roster, policy, at)
     return frozenset(
         member.email
         for member in roster.members
-        if member.email not in seated
-        and status_counts(member.status, policy)
+        if status_counts(member.status, policy)
         and any(g.role == allowance.role and g.live_at(at) for g in member.grants)
     )
 
