@@ -18,6 +18,8 @@ from seatledger.web import demo_sign_in_link, session_secret
 
 out = Console(highlight=False, soft_wrap=True)
 
+WORKER_START_SECONDS = 60
+
 # Each worker process of ``--workers N`` builds its own app from the environment.
 APP_FACTORY = "seatledger.api.app:app_from_environment"
 
@@ -74,7 +76,16 @@ def serve(
     # Several processes: each builds its own app (and engine) from the environment.
     runtime.dispose()
     os.environ["SEATLEDGER_DATABASE_URL"] = url
-    uvicorn.run(APP_FACTORY, factory=True, host=host, port=port, workers=workers)
+    # A worker imports the whole app before it answers its first health check; on a loaded 2-core
+    # machine that takes several seconds, longer than uvicorn's default wait of 5.
+    uvicorn.run(
+        APP_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
+    )
 
 
 def register(app: typer.Typer) -> None:
