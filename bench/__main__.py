@@ -1,0 +1,49 @@
+"""``python -m bench [--quick | --full] [--only NAME ...] [--output PATH]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bench import seat_change
+from bench.harness import DEFAULT, FULL, QUICK, Result, Sizes, not_measured, print_table, write_json
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
+
+# Every name the report carries, in order: (unit, target, measure or None when not built yet).
+CASES: dict[str, tuple[str, str, Callable[[Sizes], Result] | None]] = {
+    "seat_change_sqlite": (seat_change.UNIT, seat_change.TARGET, seat_change.run),
+    "seat_change_postgres": ("ms/op", "ratio >= 0.50, p99 <= 2x baseline", None),
+    "seat_change_http_postgres": ("ms/op", "ratio >= 0.50", None),
+    "billing_run_postgres": ("ms/subscription", "ratio >= 0.25 (>= 0.80 of executemany)", None),
+    "billing_run_sqlite": ("ms/subscription", "ratio >= 0.25", None),
+    "preview_latency": ("ms (p99)", "p99 <= 5 ms", None),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="tiny inputs (the smoke test)")
+    size.add_argument("--full", action="store_true", help="the large inputs")
+    parser.add_argument("--only", action="append", choices=sorted(CASES), help="run only NAME")
+    parser.add_argument("--output", type=Path, default=RESULTS, help=f"default {RESULTS}")
+    args = parser.parse_args(argv)
+    sizes, mode = (
+        (QUICK, "quick") if args.quick else (FULL, "full") if args.full else (DEFAULT, "default")
+    )
+    results: list[Result] = []
+    for name, (unit, target, measure) in CASES.items():
+        if measure is None or (args.only and name not in args.only):
+            results.append(not_measured(name, unit, target))
+        else:
+            results.append(measure(sizes))
+    print_table(results)
+    write_json(args.output, results, mode)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
