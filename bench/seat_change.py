@@ -36,6 +36,7 @@ NAME = "seat_change_sqlite"
 UNIT = "ms/op"
 TARGET = "ratio >= 0.50"
 ROLE = "reviewer"
+WORKERS = 4
 
 _CHECK_SEAT = """
 UPDATE subscriptions SET version = version + 1
@@ -194,7 +195,8 @@ def _run(path: Path, sizes: Sizes) -> Result:
     try:
         con = raw_sqlite(path)
         per_sub = -(-sizes.seat_ops // sizes.seat_subscriptions)
-        seats = 2 * (sizes.runs + 1) * per_sub + 2
+        # Room for both sides, one worker and then WORKERS, and the warm-up.
+        seats = 2 * (2 * sizes.runs + 1) * per_sub + 4
         subs = [
             with_workspace_id(con, new_subscription(rt, i, seats))
             for i in range(sizes.seat_subscriptions)
@@ -233,21 +235,42 @@ def _run(path: Path, sizes: Sizes) -> Result:
             return seconds
 
         engine_times, baseline_times = alternate(engine, baseline, sizes.runs)
+        per_op = {
+            "1 worker, many": (
+                median(engine_times) / sizes.seat_ops,
+                median(baseline_times) / sizes.seat_ops,
+            )
+        }
+        hot = with_workspace_id(
+            con, new_subscription(rt, len(subs), 2 * sizes.runs * sizes.seat_ops + 4)
+        )
+        from bench import seat_workers  # it imports this module's operations
+
+        per_op.update(seat_workers.measure(path, subs, hot, WORKERS, sizes.seat_ops, sizes.runs))
         over = oversold(con)
         con.close()
     finally:
         rt.dispose()
-    engine_ms = median(engine_times) * 1000 / sizes.seat_ops
-    baseline_ms = median(baseline_times) * 1000 / sizes.seat_ops
+    cases = {
+        label: {
+            "engine": engine_s * 1000,
+            "baseline": baseline_s * 1000,
+            "ratio": ratio(baseline_s, engine_s),
+        }
+        for label, (engine_s, baseline_s) in per_op.items()
+    }
+    # The report's figure is the worst case, as the issue asks.
+    worst = min(cases, key=lambda label: cases[label]["ratio"])
     return Result(
         NAME,
-        engine_ms,
-        baseline_ms,
+        cases[worst]["engine"],
+        cases[worst]["baseline"],
         UNIT,
-        ratio(baseline_ms, engine_ms),
+        cases[worst]["ratio"],
         TARGET,
         extra={
-            "workers": 1,
+            "worst": worst,
+            "cases": cases,
             "runs": sizes.runs,
             "ops_per_run": sizes.seat_ops,
             "subscriptions": sizes.seat_subscriptions,

@@ -46,6 +46,10 @@ def test_quick_seat_change_writes_every_name_and_positive_figures(tmp_path: Path
     assert seat["baseline"] > 0
     assert seat["ratio"] == seat["baseline"] / seat["engine"]
     assert seat["oversold"] == 0
+    assert set(seat["cases"]) == {"1 worker, many", "4 workers, many", "4 workers, hot"}
+    assert all(case["engine"] > 0 and case["baseline"] > 0 for case in seat["cases"].values())
+    # The reported figure is the worst worker count's.
+    assert seat["ratio"] == min(case["ratio"] for case in seat["cases"].values())
     assert seat["rows_per_op"]["memberships"] == 1
 
     # A case not run is reported as such, never with a figure.
