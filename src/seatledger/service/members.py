@@ -4,7 +4,7 @@ a person into the billable set can be refused for seats (``check_seat_limit``)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,19 +17,43 @@ from seatledger.service.context import Services
 from seatledger.service.results import ChangeResult
 from seatledger.service.state import Effects, Event, SubscriptionState
 
+RosterTransform = Callable[[SubscriptionState, datetime], Roster]
 
-def _apply(
-    state: SubscriptionState,
-    effects: Effects,
-    at: datetime,
-    after: Roster,
+
+def _change_roster(
+    svc: Services,
     *,
+    account_id: str,
+    workspace: str,
+    actor: str,
+    action: str,
+    target: str,
+    permission: Action | None,
     reason: str,
-    email: str | None,
-) -> None:
-    decisions.check_seat_limit(state.roster, after, state.policy, state.capacity, at)
-    state.roster = after
-    follow_usage(state, effects, at=at, reason=reason, email=email)
+    person: str,
+    event: Event,
+    transform: RosterTransform,
+) -> ChangeResult:
+    """The shape of every use case on one person: transform the roster, judge the result by the one
+    seat rule (``check_seat_limit``), bill whoever started or stopped using a seat, announce it."""
+
+    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
+        after = transform(state, at)
+        decisions.check_seat_limit(state.roster, after, state.policy, state.capacity, at)
+        state.roster = after
+        follow_usage(state, effects, at=at, reason=reason, email=person)
+        effects.events.append(event)
+
+    return change_subscription(
+        svc,
+        account_id=account_id,
+        workspace=workspace,
+        actor=actor,
+        action=action,
+        target=target,
+        permission=permission,
+        mutate=mutate,
+    )
 
 
 # The audit log's target holds at most 200 characters (store/tables.py, NAME).
@@ -96,13 +120,7 @@ def accept_invite(svc: Services, *, account_id: str, workspace: str, email: str)
     """The invitee accepts: a pending membership becomes active (subject to seats when pending
     invites do not already hold one)."""
     person = normalize_email(email)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.accept_invite(state.roster, workspace=workspace, email=person)
-        _apply(state, effects, at, after, reason="accepted", email=person)
-        effects.events.append(Event("member.accepted", {"workspace": workspace, "person": person}))
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -110,7 +128,12 @@ def accept_invite(svc: Services, *, account_id: str, workspace: str, email: str)
         action="accept_invite",
         target=person,
         permission=None,
-        mutate=mutate,
+        reason="accepted",
+        person=person,
+        event=Event("member.accepted", {"workspace": workspace, "person": person}),
+        transform=lambda state, at: decisions.accept_invite(
+            state.roster, workspace=workspace, email=person
+        ),
     )
 
 
@@ -124,27 +147,9 @@ def assign_role(
     role: str,
     scope: str | None = None,
 ) -> ChangeResult:
+    """Give a member a role, optionally scoped; refused when it would need a seat there is not."""
     person = normalize_email(email)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.assign_role(
-            state.roster,
-            state.policy,
-            workspace=workspace,
-            email=person,
-            role=role,
-            scope=scope,
-            at=at,
-        )
-        _apply(state, effects, at, after, reason="role_assigned", email=person)
-        effects.events.append(
-            Event(
-                "member.role_assigned",
-                {"workspace": workspace, "person": person, "role": role, "scope": scope},
-            )
-        )
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -152,7 +157,21 @@ def assign_role(
         action="assign_role",
         target=f"{person}:{role}:{scope or ''}",
         permission=Action.MANAGE_MEMBERS,
-        mutate=mutate,
+        reason="role_assigned",
+        person=person,
+        event=Event(
+            "member.role_assigned",
+            {"workspace": workspace, "person": person, "role": role, "scope": scope},
+        ),
+        transform=lambda state, at: decisions.assign_role(
+            state.roster,
+            state.policy,
+            workspace=workspace,
+            email=person,
+            role=role,
+            scope=scope,
+            at=at,
+        ),
     )
 
 
@@ -166,27 +185,9 @@ def remove_role(
     role: str,
     scope: str | None = None,
 ) -> ChangeResult:
+    """Take a role away; the last holder of a required role keeps it (transfer it instead)."""
     person = normalize_email(email)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.remove_role(
-            state.roster,
-            state.policy,
-            workspace=workspace,
-            email=person,
-            role=role,
-            scope=scope,
-            at=at,
-        )
-        _apply(state, effects, at, after, reason="role_removed", email=person)
-        effects.events.append(
-            Event(
-                "member.role_removed",
-                {"workspace": workspace, "person": person, "role": role, "scope": scope},
-            )
-        )
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -194,7 +195,21 @@ def remove_role(
         action="remove_role",
         target=f"{person}:{role}:{scope or ''}",
         permission=Action.MANAGE_MEMBERS,
-        mutate=mutate,
+        reason="role_removed",
+        person=person,
+        event=Event(
+            "member.role_removed",
+            {"workspace": workspace, "person": person, "role": role, "scope": scope},
+        ),
+        transform=lambda state, at: decisions.remove_role(
+            state.roster,
+            state.policy,
+            workspace=workspace,
+            email=person,
+            role=role,
+            scope=scope,
+            at=at,
+        ),
     )
 
 
@@ -203,17 +218,7 @@ def deactivate_member(
 ) -> ChangeResult:
     """Pause a member: their data stays; their seat is freed when deactivated members do not count."""
     person = normalize_email(email)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.deactivate_member(
-            state.roster, state.policy, workspace=workspace, email=person, at=at
-        )
-        _apply(state, effects, at, after, reason="deactivated", email=person)
-        effects.events.append(
-            Event("member.deactivated", {"workspace": workspace, "person": person})
-        )
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -221,7 +226,12 @@ def deactivate_member(
         action="deactivate_member",
         target=person,
         permission=Action.MANAGE_MEMBERS,
-        mutate=mutate,
+        reason="deactivated",
+        person=person,
+        event=Event("member.deactivated", {"workspace": workspace, "person": person}),
+        transform=lambda state, at: decisions.deactivate_member(
+            state.roster, state.policy, workspace=workspace, email=person, at=at
+        ),
     )
 
 
@@ -230,17 +240,7 @@ def reactivate_member(
 ) -> ChangeResult:
     """Bring a deactivated member back, subject to the seats available now."""
     person = normalize_email(email)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.reactivate_member(
-            state.roster, state.policy, workspace=workspace, email=person
-        )
-        _apply(state, effects, at, after, reason="reactivated", email=person)
-        effects.events.append(
-            Event("member.reactivated", {"workspace": workspace, "person": person})
-        )
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -248,7 +248,12 @@ def reactivate_member(
         action="reactivate_member",
         target=person,
         permission=Action.MANAGE_MEMBERS,
-        mutate=mutate,
+        reason="reactivated",
+        person=person,
+        event=Event("member.reactivated", {"workspace": workspace, "person": person}),
+        transform=lambda state, at: decisions.reactivate_member(
+            state.roster, state.policy, workspace=workspace, email=person
+        ),
     )
 
 
@@ -258,15 +263,7 @@ def delete_member(
     """Remove a member for good. Their personal data is erased when they belong nowhere else in the
     account; the ledger and invoices keep a pseudonymous id."""
     person = normalize_email(email)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.delete_member(
-            state.roster, state.policy, workspace=workspace, email=person, at=at
-        )
-        _apply(state, effects, at, after, reason="deleted", email=person)
-        effects.events.append(Event("member.deleted", {"workspace": workspace, "person": person}))
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -274,7 +271,12 @@ def delete_member(
         action="delete_member",
         target=person,
         permission=Action.MANAGE_MEMBERS,
-        mutate=mutate,
+        reason="deleted",
+        person=person,
+        event=Event("member.deleted", {"workspace": workspace, "person": person}),
+        transform=lambda state, at: decisions.delete_member(
+            state.roster, state.policy, workspace=workspace, email=person, at=at
+        ),
     )
 
 
@@ -284,17 +286,7 @@ def transfer_ownership(
     """Hand the owner role to another active member; only its holder may hand it on."""
     person = normalize_email(email)
     current = normalize_email(actor)
-
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
-        after = decisions.transfer_ownership(
-            state.roster, state.policy, workspace=workspace, from_email=current, to_email=person
-        )
-        _apply(state, effects, at, after, reason="ownership_transferred", email=person)
-        effects.events.append(
-            Event("ownership.transferred", {"workspace": workspace, "from": current, "to": person})
-        )
-
-    return change_subscription(
+    return _change_roster(
         svc,
         account_id=account_id,
         workspace=workspace,
@@ -302,5 +294,12 @@ def transfer_ownership(
         action="transfer_ownership",
         target=person,
         permission=None,
-        mutate=mutate,
+        reason="ownership_transferred",
+        person=person,
+        event=Event(
+            "ownership.transferred", {"workspace": workspace, "from": current, "to": person}
+        ),
+        transform=lambda state, at: decisions.transfer_ownership(
+            state.roster, state.policy, workspace=workspace, from_email=current, to_email=person
+        ),
     )
