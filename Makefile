@@ -20,7 +20,7 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 
 setup: $(VENV)/.synced
 
-## make run: the embedded SQLite default with the demo account (the HTTP service joins it with the API).
+## make run: the HTTP API and admin pages on 127.0.0.1:8000, embedded SQLite, with the demo account.
 run: setup
 	$(BIN)/seatledger serve --demo
 

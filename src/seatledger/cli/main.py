@@ -88,7 +88,7 @@ def migrate(database: DatabaseOption = None) -> None:
 
 @app.command()
 def demo(database: DatabaseOption = None) -> None:
-    """Create the demo account (once) in the database and show its seats and invoices."""
+    """Create the demo account (once) in the database and show its seat usage."""
     with refusals_exit(bootstrap.STORE_ERRORS):
         runtime = bootstrap.bootstrap(database, migrate_first=True)
         try:
