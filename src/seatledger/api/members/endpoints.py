@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Path, Query, Request
@@ -24,6 +25,7 @@ from seatledger.domain.seats import MemberStatus
 from seatledger.service import listings, members
 from seatledger.service.access import Caller
 from seatledger.service.context import Services
+from seatledger.service.results import ChangeResult
 
 router = resource_router("members")
 
@@ -37,6 +39,21 @@ def _where(svc: Services, caller: Caller, workspace_id: str) -> dict[str, str]:
 
 def _email(svc: Services, caller: Caller, person_id: str) -> str:
     return listings.person_email(svc, caller=caller, person_id=person_id)
+
+
+PersonUseCase = Callable[..., ChangeResult]
+
+
+def _on_person(
+    use_case: PersonUseCase, caller: Caller, workspace_id: str, person_id: str
+) -> Callable[[Services], ChangeRead]:
+    """The idempotent body of an endpoint that applies one use case to one member."""
+
+    def run(s: Services) -> ChangeRead:
+        email = _email(s, caller, person_id)
+        return ChangeRead.of(use_case(s, **_where(s, caller, workspace_id), email=email))
+
+    return run
 
 
 @router.get(
@@ -199,13 +216,9 @@ def deactivate(
     """Pause a member: their data stays; their seat is freed where deactivated members do not
     count."""
 
-    def run(s: Services) -> ChangeRead:
-        email = _email(s, caller, person_id)
-        return ChangeRead.of(
-            members.deactivate_member(s, **_where(s, caller, workspace_id), email=email)
-        )
-
-    return answer_once(request, svc, caller, run)
+    return answer_once(
+        request, svc, caller, _on_person(members.deactivate_member, caller, workspace_id, person_id)
+    )
 
 
 @router.post(
@@ -222,13 +235,9 @@ def reactivate(
 ) -> JSONResponse:
     """Bring a deactivated member back, subject to the seats available now."""
 
-    def run(s: Services) -> ChangeRead:
-        email = _email(s, caller, person_id)
-        return ChangeRead.of(
-            members.reactivate_member(s, **_where(s, caller, workspace_id), email=email)
-        )
-
-    return answer_once(request, svc, caller, run)
+    return answer_once(
+        request, svc, caller, _on_person(members.reactivate_member, caller, workspace_id, person_id)
+    )
 
 
 @router.delete(
@@ -245,13 +254,9 @@ def delete(
 ) -> JSONResponse:
     """Remove a member for good; their personal data is erased when they belong nowhere else."""
 
-    def run(s: Services) -> ChangeRead:
-        email = _email(s, caller, person_id)
-        return ChangeRead.of(
-            members.delete_member(s, **_where(s, caller, workspace_id), email=email)
-        )
-
-    return answer_once(request, svc, caller, run)
+    return answer_once(
+        request, svc, caller, _on_person(members.delete_member, caller, workspace_id, person_id)
+    )
 
 
 @router.post(
