@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, NestedTransaction
 
 from seatledger.store.engine import READ_ONLY
 from seatledger.store.repositories.api_keys import SqlApiKeys
+from seatledger.store.repositories.batches import SqlRenewalBatches
 from seatledger.store.repositories.invoices import SqlInvoices, SqlPendingLines
 from seatledger.store.repositories.logs import (
     SqlAudit,
@@ -59,6 +60,7 @@ class SqlUnitOfWork:
         self.api_keys = SqlApiKeys(self)
         self.webhook_endpoints = SqlWebhookEndpoints(self)
         self.webhook_deliveries = SqlWebhookDeliveries(self)
+        self.renewal_batches = SqlRenewalBatches(self)
 
     @property
     def connection(self) -> Connection:

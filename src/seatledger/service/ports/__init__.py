@@ -37,6 +37,12 @@ Rules the store guarantees, and the ones it expects:
   removes a row, and the database refuses ``UPDATE``/``DELETE`` on them.
 """
 
+from seatledger.service.ports.batches import (
+    RenewalBatchRepository,
+    RenewalWrites,
+    StoredParts,
+    SubscriptionKey,
+)
 from seatledger.service.ports.records import (
     Account,
     ApiKey,
@@ -111,9 +117,13 @@ __all__ = [
     "PendingLineRepository",
     "Person",
     "PersonRepository",
+    "RenewalBatchRepository",
+    "RenewalWrites",
     "RosterRepository",
     "StoreError",
+    "StoredParts",
     "Subscription",
+    "SubscriptionKey",
     "SubscriptionRepository",
     "SubscriptionStatus",
     "TestClock",

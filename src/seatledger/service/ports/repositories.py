@@ -11,6 +11,7 @@ from seatledger.domain.invoices import InvoiceLine
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.seats import Roster
+from seatledger.service.ports.batches import RenewalBatchRepository
 from seatledger.service.ports.records import (
     Account,
     ApiKey,
@@ -426,6 +427,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
+
+    @property
+    def renewal_batches(self) -> RenewalBatchRepository: ...
 
     def __enter__(self) -> Self: ...
 

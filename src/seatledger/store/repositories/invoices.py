@@ -78,7 +78,7 @@ class SqlInvoices(Repository):
             ).scalar_one_or_none()
             if number is None:
                 raise NotFound(kind="account", key=account_id)
-            self._conn.execute(insert(invoices).values(**_invoice_values(invoice, number)))
+            self._conn.execute(insert(invoices).values(**invoice_row(invoice, number)))
             if invoice.lines:
                 self._conn.execute(
                     insert(invoice_lines),
@@ -169,7 +169,7 @@ class SqlInvoices(Repository):
         return tuple(_invoice(h, by_invoice.get(h.id, [])) for h in heads)
 
 
-def _invoice_values(invoice: Invoice, number: int) -> dict[str, Any]:
+def invoice_row(invoice: Invoice, number: int) -> dict[str, Any]:
     return {
         "account_id": invoice.account_id,
         "id": invoice.id,
