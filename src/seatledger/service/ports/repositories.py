@@ -43,6 +43,9 @@ class AccountRepository(Protocol):
 
     def get(self, account_id: str) -> Account: ...
 
+    def ids(self) -> tuple[str, ...]:
+        """Every account's id, in id order (for work over all accounts, such as simulations)."""
+
 
 class WorkspaceRepository(Protocol):
     def add(self, workspace: Workspace) -> None:

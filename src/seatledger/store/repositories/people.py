@@ -30,6 +30,9 @@ class SqlAccounts(Repository):
             raise NotFound(kind="account", key=account_id)
         return Account(id=row.id, name=row.name, created_at=row.created_at)
 
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self._conn.execute(select(accounts.c.id).order_by(accounts.c.id)).scalars())
+
 
 class SqlWorkspaces(Repository):
     def add(self, workspace: Workspace) -> None:
