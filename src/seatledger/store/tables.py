@@ -445,3 +445,36 @@ webhook_deliveries = Table(
     # The deliverer looks for pending deliveries whose next attempt has come.
     Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
 )
+
+# The seat ledger's intervals: one row per (person, workspace, role, scope) holding and stretch of
+# time, ``[started_at, ended_at)``, with why it started and ended. People are named by person id
+# only, so erasing a person (their e-mail set to NULL) leaves the history and nothing of the
+# address. Rows are closed (``ended_at`` set) once, never removed.
+seat_intervals = Table(
+    "seat_intervals",
+    metadata,
+    _id("account_id"),
+    _id("id"),
+    _id("subscription_id"),
+    _id("person_id"),
+    _id("workspace_id"),
+    Column("role", String(ROLE), nullable=False),
+    # '' is "the whole workspace", as in role_assignments.
+    Column("scope", String(NAME), nullable=False),
+    Column("kind", String(KIND), nullable=False),
+    _at("started_at"),
+    Column("start_reason", String(KIND), nullable=False),
+    _at("ended_at", nullable=True),
+    Column("end_reason", String(KIND), nullable=True),
+    PrimaryKeyConstraint("account_id", "id"),
+    ForeignKeyConstraint(
+        ["account_id", "subscription_id"], ["subscriptions.account_id", "subscriptions.id"]
+    ),
+    ForeignKeyConstraint(["account_id", "person_id"], ["persons.account_id", "persons.id"]),
+    ForeignKeyConstraint(
+        ["account_id", "workspace_id"], ["workspaces.account_id", "workspaces.id"]
+    ),
+    CheckConstraint("kind IN ('seat', 'free')", name="kind"),
+    # Explaining an invoice reads a subscription's intervals; a change closes its open ones.
+    Index("ix_seat_intervals_subscription", "account_id", "subscription_id", "started_at"),
+)

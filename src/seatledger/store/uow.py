@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, NestedTransaction
 from seatledger.store.engine import READ_ONLY
 from seatledger.store.repositories.api_keys import SqlApiKeys
 from seatledger.store.repositories.batches import SqlRenewalBatches
+from seatledger.store.repositories.intervals import SqlSeatIntervals
 from seatledger.store.repositories.invoices import SqlInvoices, SqlPendingLines
 from seatledger.store.repositories.logs import (
     SqlAudit,
@@ -61,6 +62,7 @@ class SqlUnitOfWork:
         self.webhook_endpoints = SqlWebhookEndpoints(self)
         self.webhook_deliveries = SqlWebhookDeliveries(self)
         self.renewal_batches = SqlRenewalBatches(self)
+        self.seat_intervals = SqlSeatIntervals(self)
 
     @property
     def connection(self) -> Connection:

@@ -12,6 +12,7 @@ from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.seats import Roster
 from seatledger.service.ports.batches import RenewalBatchRepository
+from seatledger.service.ports.intervals import SeatIntervalRepository
 from seatledger.service.ports.records import (
     Account,
     ApiKey,
@@ -430,6 +431,9 @@ class UnitOfWork(Protocol):
 
     @property
     def webhook_deliveries(self) -> WebhookDeliveryRepository: ...
+
+    @property
+    def seat_intervals(self) -> SeatIntervalRepository: ...
 
     @property
     def renewal_batches(self) -> RenewalBatchRepository: ...
