@@ -268,7 +268,7 @@ REFUSALS: list[tuple[str, dict[Any, Any], str, str]] = [
     ("proration unit", {"proration": {"unit": "hour"}}, "proration.unit", "none; got 'hour'"),
     ("on increase", {"proration": {"on_increase": "x"}}, "proration.on_increase", "next_invoice"),
     ("on decrease", {"proration": {"on_decrease": "x"}}, "proration.on_decrease", "credit_now"),
-    ("proration key", {"proration": {"units": "day"}}, "proration.units", "on_increase, unit"),
+    ("proration key", {"proration": {"units": "day"}}, "proration.units", "timezone, unit"),
     ("allowance a number", {"free_allowance": 5}, "free_allowance", "{role, per_paid_seat}"),
     ("allowance missing key", {"free_allowance": {"role": "x"}}, "free_allowance", "{role,"),
     (
@@ -365,7 +365,21 @@ def test_policy_keys_are_design_tables_knobs() -> None:
         "member_managers",
         "owner_role",
     } == POLICY_KEYS
-    assert {"unit", "on_increase", "on_decrease"} == PRORATION_KEYS
+    # Issue 9's proration keys (DESIGN.md, "The seat policy").
+    assert {
+        "unit",
+        "on_increase",
+        "on_decrease",
+        "day_count",
+        "change_day",
+        "partial_period_basis",
+        "rounding",
+        "credit_rounding",
+        "rounding_stage",
+        "fraction_scale",
+        "credit_basis",
+        "timezone",
+    } == PRORATION_KEYS
 
 
 # --- merge_policy --------------------------------------------------------------------------------
@@ -505,6 +519,31 @@ ROLE_POOL = ["owner", "admin", "member", "reviewer", "viewer", "participant", "g
 
 
 @st.composite
+def proration_tables(draw: st.DrawFn, interval: str) -> dict[str, Any]:
+    """A valid ``proration`` table for ``interval``: keys that need months or day units only
+    where they are allowed."""
+    by_months = interval in ("month", "quarter", "year")
+    unit = draw(st.sampled_from([u.value for u in ProrationUnit]))
+    increases = [u.value for u in OnIncrease if by_months or u is not OnIncrease.MONTHLY]
+    table: dict[str, Any] = {
+        "unit": unit,
+        "on_increase": draw(st.sampled_from(increases)),
+        "on_decrease": draw(st.sampled_from([u.value for u in OnDecrease])),
+        "partial_period_basis": draw(st.sampled_from(["anchor_period", "start_period"])),
+        "credit_rounding": draw(st.none() | st.sampled_from([r.value for r in Rounding])),
+        "rounding_stage": draw(st.sampled_from(["line", "unit"])),
+        "fraction_scale": draw(st.none() | st.integers(0, 30)),
+        "credit_basis": draw(st.sampled_from(["price", "invoiced"])),
+        "timezone": draw(st.sampled_from(["UTC", "Europe/Berlin", "America/New_York"])),
+    }
+    if unit == "day":
+        table["change_day"] = draw(st.sampled_from(["remaining", "used"]))
+        if by_months:
+            table["day_count"] = draw(st.sampled_from(["actual", 28, 30, 31]))
+    return table
+
+
+@st.composite
 def policies(draw: st.DrawFn) -> Policy:
     roles = draw(st.permutations(ROLE_POOL))
     split = draw(st.integers(1, len(roles)))
@@ -519,11 +558,12 @@ def policies(draw: st.DrawFn) -> Policy:
 
     low = draw(st.none() | st.integers(0, 20))
     high = draw(st.none() | st.integers(low or 0, 40))
+    interval = draw(st.sampled_from(["day", "2 week", "month", "quarter", "year"]))
     data: dict[str, Any] = {
         "billable_roles": billable,
         "free_roles": free,
         "currency": currency,
-        "interval": draw(st.sampled_from(["day", "2 week", "month", "quarter", "year"])),
+        "interval": interval,
         "seat_price": price(),
         "base_price": price(),
         "count_pending_invites": draw(st.booleans()),
@@ -532,11 +572,7 @@ def policies(draw: st.DrawFn) -> Policy:
         "included_seats": draw(st.integers(0, 10)),
         "min_seats": low,
         "max_seats": high,
-        "proration": {
-            "unit": draw(st.sampled_from([u.value for u in ProrationUnit])),
-            "on_increase": draw(st.sampled_from([u.value for u in OnIncrease])),
-            "on_decrease": draw(st.sampled_from([u.value for u in OnDecrease])),
-        },
+        "proration": draw(proration_tables(interval)),
         "decrease_release": draw(st.sampled_from([u.value for u in DecreaseRelease])),
         "refill_paid_seat_free": draw(st.booleans()),
         "seat_managers": draw(st.lists(st.sampled_from(known), unique=True)),

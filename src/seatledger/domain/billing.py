@@ -34,7 +34,8 @@ from seatledger.domain.policy import (
     OnIncrease,
     Policy,
 )
-from seatledger.domain.proration import prorated_fraction
+from seatledger.domain.proration import leading_share, period_share
+from seatledger.domain.proration_policy import ChangeDay, PartialPeriodBasis, RoundingStage
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +114,7 @@ def price_seat_change(
     """
     _require_count(new_total, "seats")
     at = require_utc(at, "at")
-    share = prorated_fraction(state.period, at, policy.proration.unit, policy.interval)
+    share = period_share(state.period, at, policy.proration, policy.interval)
     covered = Period(at, state.period.end)
     increase_or_released = (
         new_total >= state.seats_total or policy.decrease_release is DecreaseRelease.IMMEDIATE
@@ -186,7 +187,12 @@ def opening_lines(
             f"must lie in the period [{period.start.isoformat()}, {period.end.isoformat()}), "
             f"got {start.isoformat()}",
         )
-    share = prorated_fraction(period, start, policy.proration.unit, policy.interval)
+    # A new subscriber has no old quantity to bill the day of the start to: change_day is moot.
+    proration = replace(policy.proration, change_day=ChangeDay.REMAINING)
+    if proration.partial_period_basis is PartialPeriodBasis.START_PERIOD:
+        share = leading_share(start, period.end, proration, policy.interval)
+    else:
+        share = period_share(period, start, proration, policy.interval)
     return _recurring_lines(policy, Period(start, period.end), share, seats, addons)
 
 
@@ -225,7 +231,7 @@ def addon_change_lines(
     _require_count(old_count, "old_count")
     _require_count(new_count, "new_count")
     at = require_utc(at, "at")
-    share = prorated_fraction(period, at, policy.proration.unit, policy.interval)
+    share = period_share(period, at, policy.proration, policy.interval)
     covered = Period(at, period.end)
     label = _addon_label(name, addon.seats)
     if new_count > old_count and policy.proration.on_increase is not OnIncrease.NONE:
@@ -317,14 +323,27 @@ def _lines(
     covered: Period,
     policy: Policy,
 ) -> tuple[InvoiceLine, ...]:
-    """Zero or one line: ``quantity × unit_amount × share`` settled once; credits negated."""
+    """Zero or one line: ``quantity × unit_amount × share`` settled once; credits negated.
+
+    Credits settle with ``credit_rounding`` (default: the policy's rounding). Under
+    ``rounding_stage: unit`` the per-unit share ``unit_amount × share`` is settled first and the
+    line shows it as its unit amount; the amount is that times ``quantity``.
+    """
     if quantity <= 0:
         return ()
+    credit = kind is LineKind.PRORATION_CREDIT
+    rounding = (policy.proration.credit_rounding or policy.rounding) if credit else policy.rounding
+    currency = unit_amount.currency
     # Every rounding mode is symmetric about zero (half_up is half away from zero), so a credit
-    # settles to exactly the negated charge it undoes, and a zero credit is a plain zero.
-    sign = -1 if kind is LineKind.PRORATION_CREDIT else 1
-    exact = unit_amount.as_fraction() * quantity * share * sign
-    amount = Money.settle_exact(exact, unit_amount.currency, policy.rounding)
+    # settles to exactly the negated charge it undoes (under the same rounding), and a zero
+    # credit is a plain zero.
+    sign = -1 if credit else 1
+    if policy.proration.rounding_stage is RoundingStage.UNIT:
+        unit_amount = Money.settle_exact(unit_amount.as_fraction() * share, currency, rounding)
+        amount = unit_amount * (quantity * sign)
+    else:
+        exact = unit_amount.as_fraction() * quantity * share * sign
+        amount = Money.settle_exact(exact, currency, rounding)
     what = label if kind is LineKind.BASE else f"{quantity} × {label}"
     description = f"{what}, {describe_span(covered)}"
     if kind is LineKind.PRORATION_CREDIT:

@@ -4,8 +4,8 @@ A policy is read from a plain mapping (parsed from YAML, TOML or JSON by the cal
 no I/O). ``merge_policy`` lays overrides over a preset key by key, nested tables included, so a
 scenario can say ``proration: {unit: second}`` and keep the preset's other proration keys.
 
-Every refusal names the key and what is allowed: ``proration.unit: must be one of second, day,
-month, none; got 'hour'``.
+Every refusal names the key and what is allowed: ``proration.unit: must be one of second, minute,
+day, month, none; got 'hour'``.
 """
 
 from __future__ import annotations
@@ -16,11 +16,49 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.money import Money, Rounding, minor_unit
 from seatledger.domain.periods import Interval
+from seatledger.domain.proration_policy import (
+    DAY_COUNTS as DAY_COUNTS,
+)
+from seatledger.domain.proration_policy import (
+    MAX_FRACTION_SCALE as MAX_FRACTION_SCALE,
+)
+from seatledger.domain.proration_policy import (
+    PRORATION_KEYS as PRORATION_KEYS,
+)
+from seatledger.domain.proration_policy import (
+    ChangeDay as ChangeDay,
+)
+from seatledger.domain.proration_policy import (
+    CreditBasis as CreditBasis,
+)
+from seatledger.domain.proration_policy import (
+    OnDecrease as OnDecrease,
+)
+from seatledger.domain.proration_policy import (
+    OnIncrease as OnIncrease,
+)
+from seatledger.domain.proration_policy import (
+    PartialPeriodBasis as PartialPeriodBasis,
+)
+from seatledger.domain.proration_policy import (
+    ProrationPolicy as ProrationPolicy,
+)
+from seatledger.domain.proration_policy import (
+    ProrationUnit as ProrationUnit,
+)
+from seatledger.domain.proration_policy import (
+    RoundingStage as RoundingStage,
+)
+from seatledger.domain.proration_policy import (
+    parse_enum,
+    proration_from_mapping,
+    proration_to_mapping,
+)
 
 
 class SeatMode(StrEnum):
@@ -30,45 +68,11 @@ class SeatMode(StrEnum):
     AUTOMATIC = "automatic"  # seats follow usage; each added person is billed
 
 
-class ProrationUnit(StrEnum):
-    """The grain of a mid-period change's share of the period (see ``proration``)."""
-
-    SECOND = "second"
-    DAY = "day"
-    MONTH = "month"
-    NONE = "none"
-
-
-class OnIncrease(StrEnum):
-    """Where the prorated charge of more seats goes: an invoice now, the next invoice, nowhere."""
-
-    CHARGE_NOW = "charge_now"
-    NEXT_INVOICE = "next_invoice"
-    NONE = "none"
-
-
-class OnDecrease(StrEnum):
-    """Where the prorated credit of fewer seats goes: a credit now, the next invoice, nowhere."""
-
-    CREDIT_NOW = "credit_now"
-    CREDIT_NEXT_INVOICE = "credit_next_invoice"
-    NONE = "none"
-
-
 class DecreaseRelease(StrEnum):
     """When removed seats stop being bought: at once, or when the current period ends."""
 
     IMMEDIATE = "immediate"
     PERIOD_END = "period_end"
-
-
-@dataclass(frozen=True, slots=True)
-class ProrationPolicy:
-    """The ``proration`` table of a policy: ``unit``, ``on_increase``, ``on_decrease``."""
-
-    unit: ProrationUnit = ProrationUnit.SECOND
-    on_increase: OnIncrease = OnIncrease.CHARGE_NOW
-    on_decrease: OnDecrease = OnDecrease.CREDIT_NOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +166,6 @@ POLICY_KEYS = frozenset(
         "rounding",
     }
 )
-PRORATION_KEYS = frozenset({"unit", "on_increase", "on_decrease"})
 REQUIRED_KEYS = ("billable_roles", "free_roles", "currency", "interval", "seat_price")
 
 # Matched whole (fullmatch): a trailing newline, which `$` would let through, is not a role name.
@@ -171,7 +174,6 @@ _DURATION = re.compile(
     r"P(?:(?P<weeks>[0-9]+)W|(?:(?P<days>[0-9]+)D)?(?:T(?:(?P<hours>[0-9]+)H)?"
     r"(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?)"
 )
-E = TypeVar("E", bound=StrEnum)
 
 
 def merge_policy(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,13 +251,13 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         else Money.zero(currency),
         count_pending_invites=_bool(data, "count_pending_invites", False),
         count_deactivated=_bool(data, "count_deactivated", False),
-        seat_mode=_enum(data, "seat_mode", SeatMode, SeatMode.MANUAL),
+        seat_mode=parse_enum(data, "seat_mode", SeatMode, SeatMode.MANUAL),
         included_seats=_count(data, "included_seats", 0) or 0,
         min_seats=_count(data, "min_seats", None),
         max_seats=_count(data, "max_seats", None),
         free_allowance=_free_allowance(data),
-        proration=_proration(data),
-        decrease_release=_enum(
+        proration=proration_from_mapping(data.get("proration", {}), interval),
+        decrease_release=parse_enum(
             data, "decrease_release", DecreaseRelease, DecreaseRelease.IMMEDIATE
         ),
         refill_paid_seat_free=_bool(data, "refill_paid_seat_free", False),
@@ -267,7 +269,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         required_roles=_roles(data, "required_roles", (), known_roles),
         expiring_roles=_expiring_roles(data, known_roles),
         addons=_addons(data, currency),
-        rounding=_enum(data, "rounding", Rounding, Rounding.HALF_UP),
+        rounding=_rounding(data),
     )
     if (
         policy.min_seats is not None
@@ -300,11 +302,7 @@ def policy_to_mapping(policy: Policy) -> dict[str, Any]:
             "role": policy.free_allowance.role,
             "per_paid_seat": policy.free_allowance.per_paid_seat,
         },
-        "proration": {
-            "unit": policy.proration.unit.value,
-            "on_increase": policy.proration.on_increase.value,
-            "on_decrease": policy.proration.on_decrease.value,
-        },
+        "proration": proration_to_mapping(policy.proration),
         "decrease_release": policy.decrease_release.value,
         "refill_paid_seat_free": policy.refill_paid_seat_free,
         "remove_only_unused": policy.remove_only_unused,
@@ -342,15 +340,6 @@ def _count(data: Mapping[str, Any], key: str, default: int | None, prefix: str =
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(prefix + key, f"must be a whole number >= 0 or null, got {value!r}")
     return value
-
-
-def _enum(data: Mapping[str, Any], key: str, kind: type[E], default: E, prefix: str = "") -> E:
-    value = data.get(key, default)
-    try:
-        return kind(value)
-    except ValueError:
-        allowed = ", ".join(m.value for m in kind)
-        raise InvalidInput(prefix + key, f"must be one of {allowed}; got {value!r}") from None
 
 
 def _roles(
@@ -428,21 +417,13 @@ def _free_allowance(data: Mapping[str, Any]) -> FreeAllowance | None:
     return FreeAllowance(role=role, per_paid_seat=per)
 
 
-def _proration(data: Mapping[str, Any]) -> ProrationPolicy:
-    value = data.get("proration", {})
-    if not isinstance(value, Mapping):
-        raise InvalidInput("proration", "must be a mapping of unit, on_increase, on_decrease")
-    unknown = sorted(set(value) - PRORATION_KEYS)
-    if unknown:
-        raise InvalidInput(
-            f"proration.{unknown[0]}",
-            f"is not a proration key; allowed: {', '.join(sorted(PRORATION_KEYS))}",
-        )
-    return ProrationPolicy(
-        unit=_enum(value, "unit", ProrationUnit, ProrationUnit.SECOND, "proration."),
-        on_increase=_enum(value, "on_increase", OnIncrease, OnIncrease.CHARGE_NOW, "proration."),
-        on_decrease=_enum(value, "on_decrease", OnDecrease, OnDecrease.CREDIT_NOW, "proration."),
-    )
+def _rounding(data: Mapping[str, Any]) -> Rounding:
+    # ``proration.rounding`` wins over the top-level ``rounding`` it stands for: a proration style
+    # laid over a preset must be able to set it.
+    proration = data.get("proration")
+    if isinstance(proration, Mapping) and "rounding" in proration:
+        return parse_enum(proration, "rounding", Rounding, Rounding.HALF_UP, "proration.")
+    return parse_enum(data, "rounding", Rounding, Rounding.HALF_UP)
 
 
 def _expiring_roles(data: Mapping[str, Any], known: set[str]) -> dict[str, timedelta]:
