@@ -27,6 +27,7 @@ from seatledger.service.ports import (
     new_id,
 )
 from seatledger.service.results import InvoiceView
+from seatledger.service.seat_intervals import record_seat_intervals
 from seatledger.service.state import Effects, InvoiceDraft, InvoiceReason, SubscriptionState
 
 
@@ -167,6 +168,7 @@ def _write_effects(
     previous_addons: dict[str, int],
 ) -> list[InvoiceView]:
     account_id, sub_id = state.account_id, state.subscription_id
+    record_seat_intervals(uow, state, effects, at=at)
     erased = _erase_candidates(uow, state)
     uow.rosters.save(account_id, list(state.workspace_ids.values()), _stored_roster(state), at=at)
     for name in set(previous_addons) | set(state.addons):
