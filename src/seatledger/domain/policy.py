@@ -59,6 +59,7 @@ from seatledger.domain.proration_policy import (
     proration_from_mapping,
     proration_to_mapping,
 )
+from seatledger.domain.proration_styles import with_proration_style
 
 
 class SeatMode(StrEnum):
@@ -219,6 +220,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     """
     if not isinstance(data, Mapping):
         raise InvalidInput("policy", "must be a mapping of policy keys")
+    data = with_proration_style(data)
     unknown = sorted(set(data) - POLICY_KEYS, key=str)
     if unknown:
         raise InvalidInput(
