@@ -4,21 +4,48 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench import billing_run, preview, seat_change
-from bench.harness import DEFAULT, FULL, QUICK, Result, Sizes, not_measured, print_table, write_json
+from bench.harness import (
+    DEFAULT,
+    FULL,
+    QUICK,
+    Result,
+    Sizes,
+    not_measured,
+    print_table,
+    timed,
+    write_json,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
 # Every name the report carries, in order: (unit, target, measure or None when not built yet).
 CASES: dict[str, tuple[str, str, Callable[[Sizes], Result] | None]] = {
-    "seat_change_sqlite": (seat_change.UNIT, seat_change.TARGET, seat_change.run),
-    "seat_change_postgres": ("ms/op", "ratio >= 0.50, p99 <= 2x baseline", None),
+    seat_change.SQLITE: (
+        seat_change.UNIT,
+        seat_change.TARGETS[seat_change.SQLITE],
+        seat_change.run_sqlite,
+    ),
+    seat_change.POSTGRES: (
+        seat_change.UNIT,
+        seat_change.TARGETS[seat_change.POSTGRES],
+        seat_change.run_postgres,
+    ),
     "seat_change_http_postgres": ("ms/op", "ratio >= 0.50", None),
-    "billing_run_postgres": ("ms/subscription", "ratio >= 0.25 (>= 0.80 of executemany)", None),
-    "billing_run_sqlite": (billing_run.UNIT, billing_run.TARGET, billing_run.run),
+    billing_run.POSTGRES: (
+        billing_run.UNIT,
+        billing_run.TARGETS[billing_run.POSTGRES],
+        billing_run.run_postgres,
+    ),
+    billing_run.SQLITE: (
+        billing_run.UNIT,
+        billing_run.TARGETS[billing_run.SQLITE],
+        billing_run.run_sqlite,
+    ),
     "preview_latency": (preview.UNIT, preview.TARGET, preview.run),
 }
 
@@ -39,7 +66,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if measure is None or (args.only and name not in args.only):
             results.append(not_measured(name, unit, target))
         else:
+            print(f"bench: {name} ...", file=sys.stderr, flush=True)
+            started = time.perf_counter()
             results.append(measure(sizes))
+            seconds = time.perf_counter() - started
+            results[-1].extra["wall_seconds"] = round(seconds, 1)
+            print(f"bench: {name} took {seconds:.0f} s", file=sys.stderr, flush=True)
     print_table(results)
     write_json(args.output, results, mode)
     return 0

@@ -14,7 +14,7 @@ import platform
 import sqlite3
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,12 @@ class Sizes:
     preview_members: int
     preview_months: int
     preview_calls: int
+    # PostgreSQL billing run: N subscriptions, runs of each side (each run bills all N).
+    billing_subscriptions_postgres: int
+    billing_runs: int
+    # HTTP: seconds of load per run and side, subscriptions the load spreads over.
+    http_seconds: int
+    http_subscriptions: int
 
 
 QUICK = Sizes(
@@ -47,6 +53,10 @@ QUICK = Sizes(
     preview_members=10,
     preview_months=3,
     preview_calls=10,
+    billing_subscriptions_postgres=40,
+    billing_runs=3,
+    http_seconds=1,
+    http_subscriptions=2,
 )
 DEFAULT = Sizes(
     runs=5,
@@ -56,6 +66,10 @@ DEFAULT = Sizes(
     preview_members=1000,
     preview_months=24,
     preview_calls=200,
+    billing_subscriptions_postgres=100_000,
+    billing_runs=3,
+    http_seconds=10,
+    http_subscriptions=20,
 )
 FULL = Sizes(
     runs=5,
@@ -65,6 +79,10 @@ FULL = Sizes(
     preview_members=1000,
     preview_months=24,
     preview_calls=1000,
+    billing_subscriptions_postgres=1_000_000,
+    billing_runs=3,
+    http_seconds=30,
+    http_subscriptions=50,
 )
 
 
@@ -91,8 +109,8 @@ class Result:
         return out
 
 
-def not_measured(name: str, unit: str, target: str) -> Result:
-    return Result(name, None, None, unit, None, target, note=NOT_MEASURED)
+def not_measured(name: str, unit: str, target: str, note: str = NOT_MEASURED) -> Result:
+    return Result(name, None, None, unit, None, target, note=note)
 
 
 def timed(work: Callable[[], None]) -> float:
@@ -107,12 +125,19 @@ def alternate(
 ) -> tuple[list[float], list[float]]:
     """Run ``engine(i)`` then ``baseline(i)`` for ``i`` in ``range(runs)``; each returns the
     seconds its timed part took."""
-    engine_times: list[float] = []
-    baseline_times: list[float] = []
+    times = alternate_sides({"engine": engine, "baseline": baseline}, runs)
+    return times["engine"], times["baseline"]
+
+
+def alternate_sides(
+    sides: Mapping[str, Callable[[int], float]], runs: int
+) -> dict[str, list[float]]:
+    """Each side in turn (in ``sides`` order), ``runs`` rounds: the seconds of each run."""
+    times: dict[str, list[float]] = {name: [] for name in sides}
     for i in range(runs):
-        engine_times.append(engine(i))
-        baseline_times.append(baseline(i))
-    return engine_times, baseline_times
+        for name, side in sides.items():
+            times[name].append(side(i))
+    return times
 
 
 def median(values: Sequence[float]) -> float:

@@ -3,13 +3,11 @@ and months of renewals behind it (no raw baseline: the target is an absolute p99
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 from dateutil.relativedelta import relativedelta
 
+from bench.backends import Db, sqlite_db
 from bench.harness import Result, Sizes, percentile, timed
-from bench.world import START_AT, new_subscription, sqlite_runtime
+from bench.world import START_AT, new_subscription
 from seatledger.clock import ManualClock
 from seatledger.service import members, subscriptions
 from seatledger.service.billing_run import run_billing
@@ -22,13 +20,13 @@ _BATCH = 100
 
 
 def run(sizes: Sizes) -> Result:
-    with tempfile.TemporaryDirectory(prefix="seatledger-bench-") as tmp:
-        return _run(Path(tmp) / "bench.db", sizes)
+    with sqlite_db() as db:
+        return _run(db, sizes)
 
 
-def _run(path: Path, sizes: Sizes) -> Result:
+def _run(db: Db, sizes: Sizes) -> Result:
     clock = ManualClock(START_AT)
-    rt = sqlite_runtime(path, clock)
+    rt = db.runtime(clock)
     try:
         seats = sizes.preview_members + 2
         sub = new_subscription(rt, 0, seats)

@@ -1,108 +1,106 @@
-"""Seat changes from several worker processes at once (``seat_change_sqlite`` with 4 workers):
-every worker runs its own engine or raw connection on the same SQLite file; the time is the wall
-time of the whole batch, so the figure is ms per operation of throughput."""
+"""Seat changes from worker processes at once: every worker runs its own engine and raw
+connection on the same database. A batch is ``workers`` processes doing their share of the ops;
+its wall time over the ops is the figure (ms per operation of throughput), and every
+operation's own duration goes into the side's p50 / p99."""
 
 from __future__ import annotations
 
 import multiprocessing
-import sqlite3
-import statistics
+import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-from bench.harness import timed
+from bench.backends import Db, Raw
+from bench.harness import median, percentile, ratio, timed
 from bench.seat_change import engine_invite_and_accept, raw_invite_and_accept
-from bench.world import START_AT, Sub, raw_sqlite, sqlite_runtime
+from bench.world import START_AT, Sub
 from seatledger.bootstrap import Runtime
 from seatledger.clock import ManualClock
 
-_runtime: Runtime | None = None
-_raw: sqlite3.Connection | None = None
+_open_in_process: tuple[Runtime, Raw] | None = None
 
 
-def _open(path: str) -> tuple[Runtime, sqlite3.Connection]:
-    global _runtime, _raw
-    if _runtime is None or _raw is None:
-        _runtime = sqlite_runtime(Path(path), ManualClock(START_AT))
-        _raw = raw_sqlite(Path(path))
-    return _runtime, _raw
+def _open(db: Db) -> tuple[Runtime, Raw]:
+    global _open_in_process
+    if _open_in_process is None:
+        _open_in_process = (db.runtime(ManualClock(START_AT)), db.raw())
+    return _open_in_process
 
 
-def warm(path: str) -> None:
-    _open(path)
+def warm(db: Db) -> None:
+    _open(db)
 
 
-def work(path: str, side: str, subs: list[Sub], prefix: str, ops: int, offset: int) -> int:
-    """``ops`` invite-and-accepts round-robin over ``subs``; returns how many the seat check
-    refused (the raw side only: the engine raises instead)."""
-    rt, con = _open(path)
-    refused = 0
+def work(db: Db, side: str, subs: list[Sub], prefix: str, ops: int, offset: int) -> list[float]:
+    """``ops`` invite-and-accepts round-robin over ``subs``: the seconds of each. A seat check
+    that refuses (there is always room: the bench buys enough seats) is an error."""
+    rt, raw = _open(db)
+    seconds: list[float] = []
     for n in range(ops):
         sub = subs[(n + offset) % len(subs)]
         email = f"{prefix}-{n}@bench.test"
+        started = time.perf_counter()
         if side == "engine":
             try:
                 engine_invite_and_accept(rt, sub, email)
             except Exception as exc:
                 # Some domain errors do not survive pickling back to the parent: send the text.
                 raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
-        elif not raw_invite_and_accept(con, sub, email, START_AT):
-            refused += 1
-    return refused
-
-
-def batch(
-    pool: ProcessPoolExecutor,
-    workers: int,
-    path: Path,
-    side: str,
-    subs: list[Sub],
-    tag: str,
-    ops: int,
-) -> float:
-    """Seconds of wall time for ``workers`` processes doing ``ops`` operations each."""
-    refused: list[int] = []
-
-    def go() -> None:
-        futures = [
-            pool.submit(work, str(path), side, subs, f"{tag}-w{w}", ops, w * ops)
-            for w in range(workers)
-        ]
-        refused.extend(f.result() for f in futures)
-
-    seconds = timed(go)
-    if any(refused):
-        raise SystemExit(f"seat_change_sqlite: the baseline ran out of seats ({sum(refused)})")
+        elif not raw_invite_and_accept(raw, sub, email, START_AT):
+            raise RuntimeError(f"the baseline found no free seat on {sub.subscription_id}")
+        seconds.append(time.perf_counter() - started)
     return seconds
 
 
+def _batch(
+    pool: ProcessPoolExecutor, db: Db, side: str, subs: list[Sub], tag: str, workers: int, ops: int
+) -> tuple[float, list[float]]:
+    """Wall seconds of ``workers`` processes doing ``ops`` operations each, and every op's."""
+    each: list[float] = []
+
+    def go() -> None:
+        futures = [
+            pool.submit(work, db, side, subs, f"{tag}-w{w}", ops, w * ops) for w in range(workers)
+        ]
+        for future in futures:
+            each.extend(future.result())
+
+    return timed(go), each
+
+
+def phase_ops(ops: int, workers: int) -> int:
+    """How many operations one batch of ``workers`` processes does (at least one each)."""
+    return max(1, ops // workers) * workers
+
+
 def measure(
-    path: Path, subs: list[Sub], hot: Sub, workers: int, ops: int, runs: int
-) -> dict[str, tuple[float, float]]:
-    """Median seconds per operation (engine, baseline) for ``workers`` processes spread over
-    ``subs`` and all on the one ``hot`` subscription, sides alternating as everywhere else."""
+    db: Db, subs: list[Sub], workers: int, ops: int, runs: int, label: str
+) -> dict[str, float]:
+    """``workers`` processes spread over ``subs`` (one subscription: all on it), sides
+    alternating, ``runs`` times: ms per operation (median over runs), the ratio, and p50 / p99
+    of single operations in ms."""
     per_worker = max(1, ops // workers)
-    total = per_worker * workers
-    out: dict[str, tuple[float, float]] = {}
-    # Spawned, not forked: a child must not inherit the parent's open SQLite handles.
+    total = phase_ops(ops, workers)
+    wall: dict[str, list[float]] = {"engine": [], "raw": []}
+    single: dict[str, list[float]] = {"engine": [], "raw": []}
+    tag = "".join(ch for ch in label if ch.isalnum())
+    # Spawned, not forked: a child must not inherit the parent's open connections.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        list(pool.map(warm, [str(path)] * workers * 2))
-        for label, targets in (
-            (f"{workers} workers, many", subs),
-            (f"{workers} workers, hot", [hot]),
-        ):
-            tag = "hot" if len(targets) == 1 else "many"
-            engine_times = []
-            baseline_times = []
-            for i in range(runs):
-                engine_times.append(
-                    batch(pool, workers, path, "engine", targets, f"e{tag}{i}", per_worker)
+        list(pool.map(warm, [db] * workers * 2))
+        for i in range(runs):
+            for side in ("engine", "raw"):
+                seconds, each = _batch(
+                    pool, db, side, subs, f"{side[0]}{tag}{i}", workers, per_worker
                 )
-                baseline_times.append(
-                    batch(pool, workers, path, "raw", targets, f"b{tag}{i}", per_worker)
-                )
-            out[label] = (
-                statistics.median(engine_times) / total,
-                statistics.median(baseline_times) / total,
-            )
-    return out
+                wall[side].append(seconds / total)
+                single[side].extend(each)
+    engine = median(wall["engine"]) * 1000
+    baseline = median(wall["raw"]) * 1000
+    return {
+        "engine": engine,
+        "baseline": baseline,
+        "ratio": ratio(baseline, engine),
+        "engine_p50": percentile(single["engine"], 50) * 1000,
+        "engine_p99": percentile(single["engine"], 99) * 1000,
+        "baseline_p50": percentile(single["raw"], 50) * 1000,
+        "baseline_p99": percentile(single["raw"], 99) * 1000,
+    }

@@ -14,6 +14,7 @@ from rich.table import Table
 from seatledger import bootstrap, presets
 from seatledger.cli.billing import register as register_billing
 from seatledger.cli.errors import fail, refusals_exit
+from seatledger.cli.explain import register as register_explain
 from seatledger.cli.serve import register as register_serve
 from seatledger.scenarios.format import ScenarioFileError, load_scenario, scenario_files
 from seatledger.scenarios.report import outcome_text, summary_text
@@ -37,6 +38,7 @@ scenario_app = typer.Typer(
 app.add_typer(presets_app, name="presets")
 app.add_typer(scenario_app, name="scenario")
 register_billing(app)
+register_explain(app)
 register_serve(app)
 
 out = Console(highlight=False, soft_wrap=True)
