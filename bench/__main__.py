@@ -17,7 +17,6 @@ from bench.harness import (
     Sizes,
     not_measured,
     print_table,
-    timed,
     write_json,
 )
 
