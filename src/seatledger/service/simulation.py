@@ -24,7 +24,8 @@ What a replay bills, and what it cannot re-decide:
   are not replayed (automatic mode refuses them).
 - Renewals and ends at period end happen on the new policy's schedule (its interval from the
   recorded anchor, or from the start when the anchor does not fit the new interval). The replay
-  runs up to ``end`` or now (a test-clock subscription's own now), whichever is first.
+  runs up to ``end``, now (a test-clock subscription's own now) or the end of what the record
+  has billed, whichever is first: a renewal the billing run has not issued yet is not simulated.
 - Add-ons are replayed by pack count and must exist in the new policy; the currency must be the
   recorded one (a difference across currencies means nothing).
 - An account's subscriptions share its credit balance: their histories are replayed merged in
@@ -344,6 +345,11 @@ def _prepare(sub: _SubscriptionHistory, change: PolicyChange, end: datetime | No
             f"{recorded.currency}: a simulation compares amounts in the recorded currency",
         )
     horizon = sub.now if end is None else min(sub.now, end)
+    record = sub.subscription
+    if record.status is SubscriptionStatus.ACTIVE:
+        # The record has billed everything before its current period's end and nothing after:
+        # a renewal the billing run has not issued yet is not simulated either.
+        horizon = min(horizon, record.period.end - timedelta(microseconds=1))
     steps = list(replay_steps(sub.changes, seat_mode=policy.seat_mode))
     return _Replay(history=sub, policy=policy, steps=steps, horizon=horizon)
 
