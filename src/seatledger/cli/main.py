@@ -16,6 +16,7 @@ from seatledger.cli.billing import register as register_billing
 from seatledger.cli.errors import fail, refusals_exit
 from seatledger.cli.explain import register as register_explain
 from seatledger.cli.serve import register as register_serve
+from seatledger.cli.simulate import register as register_simulate
 from seatledger.scenarios.format import ScenarioFileError, load_scenario, scenario_files
 from seatledger.scenarios.report import outcome_text, summary_text
 from seatledger.scenarios.runner import ScenarioOutcome, outcome_json, run_scenario
@@ -40,6 +41,7 @@ app.add_typer(scenario_app, name="scenario")
 register_billing(app)
 register_explain(app)
 register_serve(app)
+register_simulate(app)
 
 out = Console(highlight=False, soft_wrap=True)
 
