@@ -302,6 +302,17 @@ CHANGES = [
         ),
         id="killbill rule credits after earlier credits 21/29 then 14/29 tree/Item repair",
     ),
+    pytest.param(
+        change(
+            styled("killbill", "100.00", day_count=30),
+            ("2024-03-15", "2024-04-15"),
+            1,
+            ("2024-03-31", 2),
+            amounts="46.67",
+        ),
+        id="killbill fixed 30 days march 31 to april 15 is 15 - 1 = 14 of 30 "
+        "InvoiceDateUtils.daysBetweenWithFixedDaysInMonth",
+    ),
     # Lago
     pytest.param(
         change(
