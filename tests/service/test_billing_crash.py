@@ -27,13 +27,15 @@ from billing_builders import (
     renewal_counts,
     seed_due,
 )
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, text
 
 from seatledger.store import make_engine
+from seatledger.store.tables import accounts as accounts_table
 
 UNTIL = "2026-02-15T00:00:00Z"
-# 200 subscriptions anchored Jan 1, five per account: Feb 1 is due for each.
-ACCOUNTS, PER_ACCOUNT = 40, 5
+# 1,000 subscriptions anchored Jan 1, five per account: Feb 1 is due for each. Enough that a run
+# in small batches is still going when the test kills it (set-based batches are quick).
+ACCOUNTS, PER_ACCOUNT = 200, 5
 RENEWALS = ACCOUNTS * PER_ACCOUNT
 
 
@@ -130,14 +132,24 @@ def test_concurrent_runs_share_the_work_and_bill_each_period_once_even_if_one_is
     postgres_database_url: str,
 ) -> None:
     """Three runs claim batches side by side (``FOR UPDATE SKIP LOCKED``); one is killed mid-way,
-    its open batch rolls back and its locks go; the others and a last run bill the rest once."""
+    its open batch rolls back and its locks go; the others and a last run bill the rest once.
+
+    The test holds every account row locked until all three runs have claimed a batch and wait
+    to number its invoices: each has then taken a share, however quick the first one is."""
     url = postgres_database_url
     seeded = seed(url)
     engine = make_engine(url)
     try:
-        victim, *others = run_together(url, [["--batch-size", "5"]] * 3)
-        kill_when(victim, engine, RENEWALS // 4)
+        with engine.connect() as gate:
+            gate.execute(select(accounts_table.c.id).with_for_update())
+            victim, *others = run_together(url, [["--batch-size", "5"]] * 3)
+            wait_for_lock_waiters(engine, 3)
+            # Killed holding a claimed batch, before it could number its invoices.
+            os.kill(victim.pid, signal.SIGKILL)
+            victim.communicate()
+            gate.rollback()
         outputs = [process.communicate(timeout=120) for process in others]
+        assert victim.returncode == -signal.SIGKILL
         assert [p.returncode for p in others] == [0, 0], [err for _, err in outputs]
         shares = [billed(out) for out, _ in outputs]
         assert all(share > 0 for share in shares), shares
@@ -145,6 +157,21 @@ def test_concurrent_runs_share_the_work_and_bill_each_period_once_even_if_one_is
         assert_billed_exactly_once(engine, seeded)
     finally:
         engine.dispose()
+
+
+def wait_for_lock_waiters(engine: Engine, count: int) -> None:
+    """Wait until ``count`` sessions of the database wait for a row lock."""
+    deadline = time.monotonic() + 60
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while True:
+        with engine.connect() as conn:
+            if conn.execute(query).scalar_one() >= count:
+                return
+        assert time.monotonic() < deadline, f"fewer than {count} runs came to wait"
+        time.sleep(0.02)
 
 
 @pytest.mark.postgres

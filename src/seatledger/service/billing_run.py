@@ -32,6 +32,7 @@ from seatledger.service.billing_engine import advance, next_due
 from seatledger.service.context import Services
 from seatledger.service.gateway import load_state_by_id, save_state
 from seatledger.service.ports import Subscription, UnitOfWork
+from seatledger.service.renewals import renew_batch
 from seatledger.service.results import InvoiceView
 from seatledger.service.state import Effects, InvoiceKind
 
@@ -154,10 +155,17 @@ def _bill(
     at: datetime,
     failed: dict[tuple[str, str], BillingFailure],
 ) -> BillingRunSummary:
-    issued: list[InvoiceView] = []
-    billed = 0
-    # Account order: every worker takes the accounts' invoice counter locks in the same order.
-    for sub in sorted(batch, key=lambda s: (s.account_id, s.id)):
+    renewed = renew_batch(uow, batch, until=until, at=at)
+    for sub in batch:
+        exc = renewed.failed.get((sub.account_id, sub.id))
+        if exc is not None:
+            failed[(sub.account_id, sub.id)] = _failure(sub, exc)
+    issued = list(renewed.issued)
+    billed = renewed.billed
+    # What a renewal writes besides its own rows (a role expiry, an event) goes through the
+    # gateway, one subscription at a time, in account order: every worker takes the accounts'
+    # invoice counter locks in the same order.
+    for sub in renewed.left:
         state = load_state_by_id(uow, sub.account_id, sub.id)
         due = next_due(state)
         if due is None or due > until:

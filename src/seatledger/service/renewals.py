@@ -1,0 +1,275 @@
+"""Renewing a claimed batch of subscriptions set-based: read once, price each, write once.
+
+The billing run hands over a batch it has locked (``claim_due``). Its stored parts are read with one
+query per table (``renewal_batches.parts``), every subscription is advanced by the same billing
+engine as everywhere else (``advance``: renewals and role expiries in time order), and the
+renewals are written with one statement per table (``renewal_batches.write``), their invoice
+numbers reserved per account in one step.
+
+Only a renewal that writes no more than a renewal writes goes this way: no roster change (a role
+expiry), no new pending line, no event besides ``invoice.issued``, no person named in the ledger or
+the audit log. Any other subscription, and every other subscription of its account (they share the
+credit balance and the invoice counter), is left to the one-at-a-time path of the caller, which
+writes it through the gateway in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from seatledger.domain.billing import SeatBilling
+from seatledger.domain.errors import SeatLedgerError
+from seatledger.domain.money import Money
+from seatledger.domain.seats import Roster
+from seatledger.service.billing_engine import advance, next_due
+from seatledger.service.gateway import invoice_view
+from seatledger.service.ports import (
+    AuditRecord,
+    CreditEntry,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    LedgerRecord,
+    OutboxEvent,
+    RenewalWrites,
+    StoredParts,
+    Subscription,
+    UnitOfWork,
+    new_id,
+)
+from seatledger.service.results import InvoiceView
+from seatledger.service.state import Effects, SubscriptionState
+
+
+@dataclass
+class RenewedBatch:
+    """What ``renew_batch`` wrote, and the subscriptions it left to the one-at-a-time path."""
+
+    billed: int = 0
+    issued: list[InvoiceView] = field(default_factory=list)
+    left: list[Subscription] = field(default_factory=list)
+    failed: dict[tuple[str, str], SeatLedgerError] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Renewal:
+    sub: Subscription
+    state: SubscriptionState
+    effects: Effects
+    pending_ids: tuple[str, ...]
+
+
+def renew_batch(
+    uow: UnitOfWork, batch: Sequence[Subscription], *, until: datetime, at: datetime
+) -> RenewedBatch:
+    """Renew every subscription of ``batch`` (claimed, so locked) that is due by ``until``.
+
+    Writes nothing for a subscription whose renewal is refused (it is reported in ``failed``), nor
+    for one that is not due any more (another worker billed it). ``at`` is the instant the rows are
+    written (``created_at`` of invoices and events)."""
+    outcome = RenewedBatch()
+    ordered = sorted(batch, key=lambda s: (s.account_id, s.id))
+    parts = uow.renewal_batches.parts(ordered)
+    balances = uow.renewal_batches.balances({(s.account_id, s.policy.currency) for s in ordered})
+    renewals: list[_Renewal] = []
+    left_accounts: set[str] = set()
+    for sub in ordered:
+        stored = parts[(sub.account_id, sub.id)]
+        balance_key = (sub.account_id, sub.policy.currency)
+        state = _state(sub, stored, balances[balance_key])
+        due = next_due(state)
+        if due is None or due > until:
+            continue
+        roster_before, effects = state.roster, Effects()
+        try:
+            advance(state, effects, until=until)
+        except SeatLedgerError as exc:
+            outcome.failed[(sub.account_id, sub.id)] = exc
+            continue
+        if _plain(state, roster_before, effects):
+            balances[balance_key] = state.credit_balance
+            renewals.append(_Renewal(sub, state, effects, tuple(p.id for p in stored.pending)))
+        else:
+            left_accounts.add(sub.account_id)
+    renewals = [r for r in renewals if r.sub.account_id not in left_accounts]
+    outcome.left = [
+        s
+        for s in ordered
+        if s.account_id in left_accounts and (s.account_id, s.id) not in outcome.failed
+    ]
+    if renewals:
+        outcome.issued = _write(uow, renewals, at)
+        outcome.billed = len(renewals)
+    return outcome
+
+
+def _state(sub: Subscription, stored: StoredParts, balance: Money) -> SubscriptionState:
+    names = stored.workspace_names
+    return SubscriptionState(
+        account_id=sub.account_id,
+        subscription_id=sub.id,
+        policy=sub.policy,
+        preset=sub.preset,
+        anchor_at=sub.anchor_at,
+        billing=SeatBilling(
+            period=sub.period,
+            seats_total=sub.seats_total,
+            seats_at_renewal=sub.seats_at_renewal,
+            seats_paid=sub.seats_paid,
+        ),
+        roster=Roster(
+            tuple(replace(m, workspace=names[m.workspace]) for m in stored.roster.members)
+        ),
+        workspaces=tuple(sorted(names.values())),
+        addons=dict(stored.addons),
+        pending=[p.line for p in stored.pending],
+        balance=balance,
+        status=sub.status,
+        cancel_at_period_end=sub.cancel_at_period_end,
+        canceled_at=sub.canceled_at,
+        created_at=sub.created_at,
+        version=sub.version,
+        test_clock_id=sub.test_clock_id,
+        workspace_ids={name: ws_id for ws_id, name in names.items()},
+    )
+
+
+def _plain(state: SubscriptionState, roster_before: Roster, effects: Effects) -> bool:
+    """True when the renewal writes only what ``RenewalWrites`` holds, with no person in it."""
+    return (
+        state.roster is roster_before
+        and not effects.pending_added
+        and not effects.events
+        and all(entry.email is None for entry in effects.ledger)
+        and all("@" not in a.actor and "@" not in a.target for a in effects.audit)
+    )
+
+
+def _write(uow: UnitOfWork, renewals: Sequence[_Renewal], at: datetime) -> list[InvoiceView]:
+    counts: dict[str, int] = {}
+    for r in renewals:
+        counts[r.sub.account_id] = counts.get(r.sub.account_id, 0) + len(r.effects.invoices)
+    next_number = uow.renewal_batches.number_invoices(counts)
+    rows = _Rows()
+    views: list[InvoiceView] = []
+    for r in renewals:
+        views.extend(_add(rows, r, next_number, at))
+    uow.renewal_batches.write(
+        RenewalWrites(
+            subscriptions=rows.subscriptions,
+            invoices=rows.invoices,
+            billed_pending=rows.billed_pending,
+            credits=rows.credits,
+            ledger=rows.ledger,
+            audit=rows.audit,
+            outbox=rows.outbox,
+        )
+    )
+    return views
+
+
+@dataclass
+class _Rows:
+    subscriptions: list[Subscription] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    billed_pending: list[tuple[str, str, str]] = field(default_factory=list)
+    credits: list[CreditEntry] = field(default_factory=list)
+    ledger: list[LedgerRecord] = field(default_factory=list)
+    audit: list[AuditRecord] = field(default_factory=list)
+    outbox: list[OutboxEvent] = field(default_factory=list)
+
+
+def _add(rows: _Rows, r: _Renewal, next_number: dict[str, int], at: datetime) -> list[InvoiceView]:
+    """Append one renewal's rows to ``rows``, numbering its invoices."""
+    state, effects = r.state, r.effects
+    account_id, sub_id = state.account_id, state.subscription_id
+    rows.subscriptions.append(
+        replace(
+            r.sub,
+            status=state.status,
+            period=state.billing.period,
+            seats_total=state.billing.seats_total,
+            seats_at_renewal=state.billing.seats_at_renewal,
+            seats_paid=state.billing.seats_paid,
+            canceled_at=state.canceled_at,
+        ),
+    )
+    billed_by = dict(effects.pending_billed_by)
+    unbilled = list(r.pending_ids)
+    views = []
+    for index, draft in enumerate(effects.invoices):
+        number = next_number[account_id]
+        next_number[account_id] = number + 1
+        invoice = Invoice(
+            account_id=account_id,
+            id=new_id("inv"),
+            subscription_id=sub_id,
+            number=number,
+            kind=draft.kind,
+            status=InvoiceStatus.PAID if draft.total.is_zero else InvoiceStatus.OPEN,
+            reason=draft.reason.value,
+            period=draft.period,
+            currency=state.policy.currency,
+            lines=draft.lines,
+            issued_at=draft.issued_at,
+            created_at=at,
+            renewal_of=draft.renewal_of,
+        )
+        rows.invoices.append(invoice)
+        views.append(invoice_view(invoice))
+        if index in billed_by:
+            for line_id in unbilled:
+                rows.billed_pending.append((account_id, line_id, invoice.id))
+            unbilled.clear()
+    for movement in effects.credits:
+        rows.credits.append(
+            CreditEntry(
+                account_id, 0, at=movement.at, amount=movement.amount, reason=movement.reason
+            ),
+        )
+    for entry in effects.ledger:
+        rows.ledger.append(
+            LedgerRecord(
+                account_id,
+                sub_id,
+                0,
+                at=entry.at,
+                kind=entry.kind,
+                seats_total=entry.seats_total,
+                seats_used=entry.seats_used,
+                seats_at_renewal=entry.seats_at_renewal,
+                seats_paid=entry.seats_paid,
+                detail={k: v for k, v in entry.detail.items() if v is not None},
+            ),
+        )
+    for audit in effects.audit:
+        rows.audit.append(
+            AuditRecord(
+                account_id,
+                0,
+                at=audit.at,
+                actor=audit.actor,
+                action=audit.action,
+                target=audit.target,
+                before=audit.before,
+                after=audit.after,
+            ),
+        )
+    for view in views:
+        if view.kind is InvoiceKind.INVOICE:
+            rows.outbox.append(
+                OutboxEvent(account_id, 0, "invoice.issued", invoice_issued(view), created_at=at),
+            )
+    return views
+
+
+def invoice_issued(view: InvoiceView) -> dict[str, str]:
+    """The payload of the ``invoice.issued`` event."""
+    return {
+        "invoice_id": view.id,
+        "number": view.number,
+        "total": view.total.format(),
+        "currency": view.currency,
+    }
