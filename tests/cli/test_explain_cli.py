@@ -6,8 +6,10 @@ import re
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from seatledger.cli.billing import out as console
 from seatledger.cli.main import app
 from seatledger.service import members
 
@@ -23,7 +25,11 @@ def run(*args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_invoice_explain_names_the_people_behind_each_line(database_url: str) -> None:
+def test_invoice_explain_names_the_people_behind_each_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The console is made when the CLI is imported, with whatever width the terminal had then.
+    monkeypatch.setattr(console, "width", 200)
     with runtime_at(database_url, at("2025-04-01")) as (runtime, clock):
         account_id, _ = subscribe(runtime, "rallly-pro", 3)
         clock.move_to(at("2025-04-03"))
