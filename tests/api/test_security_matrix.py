@@ -142,6 +142,7 @@ ROWS = [
     Row("GET", "/v1/invoices", 200, MANAGERS, 200),
     Row("GET", "/v1/invoices/{invoice}", 200, MANAGERS, 404),
     Row("GET", "/v1/invoices/{invoice}/html", 200, MANAGERS, 404),
+    Row("GET", "/v1/invoices/{invoice}/explain", 200, MANAGERS, 404),
     Row("POST", "/v1/test-clocks", 201, MANAGERS, 201, body=_json({"at": "2026-04-01T00:00:00Z"})),
     Row("GET", "/v1/test-clocks", 200, MANAGERS, 200),
     Row("GET", "/v1/test-clocks/{clock}", 200, MANAGERS, 404),

@@ -81,7 +81,15 @@ def minor_unit(currency: str) -> int:
 
 
 def _exponent(currency: str) -> Decimal:
-    return Decimal(1).scaleb(-minor_unit(currency), context=_EXACT)
+    """The currency's minor unit as a ``Decimal`` quantum (``0.01`` for EUR), built once: every
+    settled amount and every stored line asks for it."""
+    quantum = _EXPONENTS.get(currency)
+    if quantum is None:
+        quantum = _EXPONENTS[currency] = Decimal(1).scaleb(-minor_unit(currency), context=_EXACT)
+    return quantum
+
+
+_EXPONENTS: dict[str, Decimal] = {}
 
 
 @dataclass(frozen=True, slots=True)
