@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from decimal import Decimal
 from fractions import Fraction
 
 from seatledger.domain.errors import InvalidInput
@@ -35,7 +36,41 @@ from seatledger.domain.policy import (
     Policy,
 )
 from seatledger.domain.proration import leading_share, period_share
-from seatledger.domain.proration_policy import ChangeDay, PartialPeriodBasis, RoundingStage
+from seatledger.domain.proration_policy import (
+    ChangeDay,
+    CreditBasis,
+    PartialPeriodBasis,
+    RoundingStage,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeatsInvoiced:
+    """What the current period has invoiced and credited for seats (``credit_basis: invoiced``).
+
+    ``amount``: the settled seat amounts billed for the period (the opening or renewal ``seats``
+    line and every seat ``proration_charge``, invoiced now or pending); ``shares``: the seats x
+    share of the period those lines bought (a renewal of 3 seats: 3; one seat added half way:
+    1/2); ``credited``: the settled seat credits of the period, as a positive amount. Amounts are
+    in the policy's currency.
+
+    Example: renewal of 3 seats at EUR 99, then one more at half way: amount 346.50, shares 7/2,
+    so the period's seats cost ``346.50 / 3.5`` = EUR 99 per seat and period.
+    """
+
+    amount: Decimal = Decimal(0)
+    shares: Fraction = Fraction(0)
+    credited: Decimal = Decimal(0)
+
+    @property
+    def rate(self) -> Fraction:
+        """What a whole period of one seat was invoiced at: ``amount / shares`` (0 if none)."""
+        return Fraction(self.amount) / self.shares if self.shares else Fraction(0)
+
+    @property
+    def left(self) -> Decimal:
+        """What is left to credit: ``amount - credited``, never below zero."""
+        return max(Decimal(0), self.amount - self.credited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,13 +79,16 @@ class SeatBilling:
 
     ``seats_total`` is the capacity bought now; ``seats_at_renewal`` is what the next period bills;
     ``seats_paid`` is what this period has been paid for, which can stay above ``seats_total``
-    after a decrease that was not refunded.
+    after a decrease that was not refunded. ``invoiced`` is what the period invoiced and credited
+    for seats, or None where it is not known (a period opened before it was kept): decreases then
+    credit on the price, whatever ``credit_basis`` says.
     """
 
     period: Period
     seats_total: int
     seats_at_renewal: int
     seats_paid: int
+    invoiced: SeatsInvoiced | None = None
 
     def __post_init__(self) -> None:
         _require_count(self.seats_total, "seats_total")
@@ -108,6 +146,11 @@ def price_seat_change(
       ``seats_paid`` becomes ``new_total``. Under ``none`` there is no line; ``seats_paid`` stays
       when ``refill_paid_seat_free`` (the seats can be re-filled free until renewal) and follows
       ``new_total`` otherwise.
+    - Credit basis: under ``credit_basis: price`` a credit is ``seat_price x seats x share``. Under
+      ``invoiced`` it is ``state.invoiced.rate x seats x share`` (a share of what the period's
+      seats were actually invoiced at), settled with ``credit_rounding``, and never more than
+      ``state.invoiced.left`` (what earlier credits of the period left of it). ``state.invoiced``
+      follows: charges add their amount and ``seats x share``, credits their amount.
 
     Example: reviewer Pro (2 included, EUR 99 per seat), period April 2026, 2 paid seats; going to
     3 at 2026-04-16 charges ``1 × EUR 99 × 15/30`` = EUR 49.50 and leaves ``seats_paid`` 3.
@@ -122,23 +165,28 @@ def price_seat_change(
     paid_billed = policy.billed_seats(state.seats_paid)
     new_billed = policy.billed_seats(new_total)
     seats_paid = state.seats_paid
+    invoiced = state.invoiced
     charges: tuple[InvoiceLine, ...] = ()
     credits: tuple[InvoiceLine, ...] = ()
     if new_total > state.seats_paid:
         seats_paid = new_total
         if policy.proration.on_increase is not OnIncrease.NONE:
+            added = new_billed - paid_billed
             charges = _lines(
-                LineKind.PRORATION_CHARGE,
-                "Seat",
-                new_billed - paid_billed,
-                policy.seat_price,
-                share,
-                covered,
-                policy,
+                LineKind.PRORATION_CHARGE, "Seat", added, policy.seat_price, share, covered, policy
             )
+            if invoiced is not None:
+                invoiced = replace(
+                    invoiced,
+                    amount=invoiced.amount + _amount(charges),
+                    shares=invoiced.shares + added * share,
+                )
     elif new_total < state.seats_paid:
         if policy.proration.on_decrease is not OnDecrease.NONE:
             seats_paid = new_total
+            by_invoice = invoiced is not None and (
+                policy.proration.credit_basis is CreditBasis.INVOICED
+            )
             credits = _lines(
                 LineKind.PRORATION_CREDIT,
                 "Seat",
@@ -147,7 +195,11 @@ def price_seat_change(
                 share,
                 covered,
                 policy,
+                rate=invoiced.rate if invoiced is not None and by_invoice else None,
+                cap=invoiced.left if invoiced is not None and by_invoice else None,
             )
+            if invoiced is not None:
+                invoiced = replace(invoiced, credited=invoiced.credited - _amount(credits))
         elif not policy.refill_paid_seat_free:
             seats_paid = new_total
     after = replace(
@@ -155,6 +207,7 @@ def price_seat_change(
         seats_total=new_total if increase_or_released else state.seats_total,
         seats_at_renewal=new_total,
         seats_paid=seats_paid,
+        invoiced=invoiced,
     )
     return SeatChangePrice(state=after, charges=charges, credits=credits)
 
@@ -206,6 +259,34 @@ def renewal_lines(
     Example: reviewer Pro renewing 3 seats: EUR 99 base + ``1 × Seat`` EUR 99 = EUR 198.00.
     """
     return _recurring_lines(policy, period, Fraction(1), seats_at_renewal, addons)
+
+
+def record_seats_invoiced(
+    state: SeatBilling, policy: Policy, lines: Sequence[InvoiceLine], at: datetime
+) -> SeatBilling:
+    """``state`` with ``invoiced`` started afresh from the ``seats`` line of the opening or renewal
+    invoice issued at ``at`` for ``state.period``: its amount, and its quantity x the share of
+    ``state.period`` from ``at`` (``period_share`` with the day of ``at`` billed, as a new period
+    bills it), nothing credited yet.
+
+    The share is the period's own measure even where the line was priced on another one
+    (``partial_period_basis: start_period``), so ``rate`` is what a whole period of a seat was
+    actually invoiced at. Example: EUR 99 a month, 1 seat from 2026-01-30 before a 2026-02-15
+    anchor, by day, ``start_period``: the line is 99 x 16/29 = EUR 54.62 and its shares are the
+    16/31 of January 15 to February 15 it covers, so a credit at 2026-02-07 (8 of those 31 days
+    left) is 54.62 x 31/16 x 8/31 = 54.62 x 8/16 = EUR 27.31, half of what was paid, where the
+    price basis gives 99 x 8/31 = EUR 25.55.
+    """
+    at = require_utc(at, "at")
+    proration = replace(policy.proration, change_day=ChangeDay.REMAINING)
+    share = period_share(state.period, at, proration, policy.interval)
+    seats = [line for line in lines if line.kind is LineKind.SEATS]
+    return replace(
+        state,
+        invoiced=SeatsInvoiced(
+            amount=_amount(seats), shares=sum((line.quantity * share for line in seats), Fraction())
+        ),
+    )
 
 
 def addon_change_lines(
@@ -314,6 +395,10 @@ def _recurring_lines(
     return tuple(lines)
 
 
+def _amount(lines: Sequence[InvoiceLine]) -> Decimal:
+    return sum((line.amount.amount for line in lines), Decimal(0))
+
+
 def _lines(
     kind: LineKind,
     label: str,
@@ -322,28 +407,35 @@ def _lines(
     share: Fraction,
     covered: Period,
     policy: Policy,
+    *,
+    rate: Fraction | None = None,
+    cap: Decimal | None = None,
 ) -> tuple[InvoiceLine, ...]:
     """Zero or one line: ``quantity × unit_amount × share`` settled once; credits negated.
 
     Credits settle with ``credit_rounding`` (default: the policy's rounding). Under
     ``rounding_stage: unit`` the per-unit share ``unit_amount × share`` is settled first and the
-    line shows it as its unit amount; the amount is that times ``quantity``.
+    line shows it as its unit amount; the amount is that times ``quantity``. ``rate`` (a credit on
+    what was invoiced) stands in for ``unit_amount`` in the arithmetic, and ``cap`` bounds the
+    settled amount's size.
     """
     if quantity <= 0:
         return ()
     credit = kind is LineKind.PRORATION_CREDIT
     rounding = (policy.proration.credit_rounding or policy.rounding) if credit else policy.rounding
     currency = unit_amount.currency
-    # Every rounding mode is symmetric about zero (half_up is half away from zero), so a credit
-    # settles to exactly the negated charge it undoes (under the same rounding), and a zero
-    # credit is a plain zero.
-    sign = -1 if credit else 1
+    # A credit is the settled charge it undoes, negated (the same magnitude under the same
+    # rounding), and a zero credit is a plain zero.
+    price = unit_amount.as_fraction() if rate is None else rate
     if policy.proration.rounding_stage is RoundingStage.UNIT:
-        unit_amount = Money.settle_exact(unit_amount.as_fraction() * share, currency, rounding)
-        amount = unit_amount * (quantity * sign)
+        unit_amount = Money.settle_exact(price * share, currency, rounding)
+        amount = unit_amount * quantity
     else:
-        exact = unit_amount.as_fraction() * quantity * share * sign
-        amount = Money.settle_exact(exact, currency, rounding)
+        amount = Money.settle_exact(price * quantity * share, currency, rounding)
+    if cap is not None and amount.amount > cap:
+        amount = Money(cap, currency)
+    if credit and not amount.is_zero:
+        amount = -amount
     what = label if kind is LineKind.BASE else f"{quantity} × {label}"
     description = f"{what}, {describe_span(covered)}"
     if kind is LineKind.PRORATION_CREDIT:

@@ -6,7 +6,10 @@ touches the database and never reads the clock (every function takes ``at``).
 Where each priced line goes is the policy's call:
 
 * increases (``proration.on_increase``): ``charge_now`` issues an invoice at once; ``next_invoice``
-  parks the line as pending, to be billed on the next invoice; ``none`` bills nothing.
+  parks the line as pending, to be billed on the next invoice; ``monthly`` parks it too, and the
+  end of each month of the period (``add_months(period_start, i)``) that follows a pending charge
+  falls due: one invoice then carries every pending line, in arrears (``next_due``, ``advance``);
+  ``none`` bills nothing.
 * decreases (``proration.on_decrease``): ``credit_now`` issues a credit note at once and adds its
   amount to the account's credit balance; ``credit_next_invoice`` parks the credit line on the next
   invoice; ``none`` refunds nothing.
@@ -28,13 +31,14 @@ from seatledger.domain.billing import (
     addon_change_lines,
     opening_lines,
     price_seat_change,
+    record_seats_invoiced,
     renewal_lines,
     settle_invoice,
 )
 from seatledger.domain.decisions import expire_grants
 from seatledger.domain.invoices import InvoiceLine, LineKind, lines_total
 from seatledger.domain.money import Money
-from seatledger.domain.periods import Period, period_index_at, period_n
+from seatledger.domain.periods import Period, add_months, period_index_at, period_n
 from seatledger.domain.policy import OnDecrease, OnIncrease, SeatMode
 from seatledger.service.state import (
     AuditEntry,
@@ -250,6 +254,7 @@ def open_subscription(state: SubscriptionState, effects: Effects, *, start: date
         seats=billing.seats_total,
         addons=state.addons,
     )
+    state.billing = record_seats_invoiced(billing, state.policy, lines, start)
     issue_invoice(
         state,
         effects,
@@ -285,13 +290,16 @@ def renew(state: SubscriptionState, effects: Effects) -> None:
     index = _period_index_after(state, at)
     period = period_n(state.anchor_at, state.policy.interval, index)
     seats = state.billing.seats_at_renewal
-    lines = [
-        *state.pending,
-        *renewal_lines(state.policy, period=period, seats_at_renewal=seats, addons=state.addons),
-    ]
+    renewal = renewal_lines(
+        state.policy, period=period, seats_at_renewal=seats, addons=state.addons
+    )
+    lines = [*state.pending, *renewal]
     state.pending.clear()
-    state.billing = SeatBilling(
-        period=period, seats_total=seats, seats_at_renewal=seats, seats_paid=seats
+    state.billing = record_seats_invoiced(
+        SeatBilling(period=period, seats_total=seats, seats_at_renewal=seats, seats_paid=seats),
+        state.policy,
+        renewal,
+        period.start,
     )
     effects.pending_billed_by.append((len(effects.invoices), len(effects.pending_added)))
     issue_invoice(
@@ -311,13 +319,60 @@ def _period_index_after(state: SubscriptionState, at: datetime) -> int:
 
 
 def next_due(state: SubscriptionState) -> datetime | None:
-    """The next instant at which time itself changes this subscription: a renewal or an expiry."""
+    """The next instant at which time itself changes this subscription: a renewal, an expiry, or
+    the month end that bills pending increases under ``on_increase: monthly`` (``month_end_due``).
+    """
     if state.status is not SubscriptionStatus.ACTIVE:
         return None
     due = [state.billing.period.end]
     for member in state.roster.members:
         due.extend(g.expires_at for g in member.grants if g.expires_at is not None)
+    month_end = month_end_due(state)
+    if month_end is not None:
+        due.append(month_end)
     return min(due)
+
+
+def month_end_due(state: SubscriptionState) -> datetime | None:
+    """Under ``on_increase: monthly``, the month end that bills the pending increases, or None.
+
+    The months of a period are cut from its start (``add_months(period.start, i)``, clamped, as
+    ``proration.unit: month`` cuts them). Due is the first month end strictly after the earliest
+    pending ``proration_charge`` started (its line covers ``[change, period_end)``); a charge in
+    the period's last month has no month end before the renewal, which bills it. Example: a yearly
+    period from 2026-01-15 and seats added on 2026-03-02 and 2026-03-10: both are invoiced together
+    at 2026-03-15, the first month end after 2026-03-02; one added on 2026-12-20 waits for the
+    renewal at 2027-01-15.
+    """
+    if state.policy.proration.on_increase is not OnIncrease.MONTHLY:
+        return None
+    starts = [line.period.start for line in state.pending if line.kind is LineKind.PRORATION_CHARGE]
+    if not starts:
+        return None
+    period = state.billing.period
+    first = min(starts)
+    for i in range(1, state.policy.interval.months or 1):
+        month_end = add_months(period.start, i)
+        if month_end > first:
+            return month_end
+    return None
+
+
+def bill_month_end(state: SubscriptionState, effects: Effects, *, at: datetime) -> None:
+    """Issue the month-end invoice of ``on_increase: monthly``: every pending line (the month's
+    increases, and credits parked for the next invoice, which this is), at ``at``."""
+    lines = list(state.pending)
+    effects.pending_billed_by.append((len(effects.invoices), len(effects.pending_added)))
+    issue_invoice(
+        state,
+        effects,
+        lines=lines,
+        at=at,
+        period=Period(min(line.period.start for line in lines), state.billing.period.end),
+        reason=InvoiceReason.PRORATION,
+    )
+    state.pending.clear()
+    record(state, effects, at, "month_end_billed")
 
 
 # The actor the audit log names for what time itself does (renewals, expiries): nobody acted.
@@ -361,6 +416,10 @@ def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> N
             state.roster = expire_grants(state.roster, due)
             follow_usage(state, effects, at=due, reason="roles_expired")
             _audit_time(state, effects, due, "expire_roles", ",".join(expiring), before)
+        if due == month_end_due(state) and due < state.billing.period.end:
+            before = snapshot(state, due)
+            bill_month_end(state, effects, at=due)
+            _audit_time(state, effects, due, "bill_month_end", state.subscription_id, before)
         if due >= state.billing.period.end:
             # Figures taken once the renewal went through: a renewal the plan cannot price (an
             # add-on it no longer sells) is refused by ``renew`` itself, naming the cause.
