@@ -1,4 +1,5 @@
-"""``/v1/invoices``: issued invoices and credit notes, as JSON and as an HTML document."""
+"""``/v1/invoices``: issued invoices and credit notes, as JSON and as an HTML document, and each
+line explained by the people and seat intervals behind it."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ from fastapi import Query
 from fastapi.responses import HTMLResponse
 
 from seatledger.api import limits
+from seatledger.api.invoices.schemas import InvoiceExplanationRead
 from seatledger.api.pagination import CursorQuery, LimitQuery, Page, paginate
 from seatledger.api.routing import path_id, resource_router
 from seatledger.api.schemas import InvoiceRead
 from seatledger.api.security import CallerDep, ServicesDep
 from seatledger.render.invoices import invoice_html
-from seatledger.service import billing, listings
+from seatledger.service import billing, explain, listings
 from seatledger.service.billing import InvoiceDocument
 from seatledger.service.gateway import invoice_view
 from seatledger.service.ports import InvoiceKind, InvoiceStatus
@@ -74,3 +76,18 @@ def get_invoice_html(invoice_id: InvoiceId, caller: CallerDep, svc: ServicesDep)
         account=account, subscription_id=invoice.subscription_id, invoice=invoice_view(invoice)
     )
     return HTMLResponse(invoice_html(document))
+
+
+@router.get(
+    "/invoices/{invoice_id}/explain",
+    response_model=InvoiceExplanationRead,
+    summary="Why an invoice bills what it bills",
+)
+def explain_invoice(
+    invoice_id: InvoiceId, caller: CallerDep, svc: ServicesDep
+) -> InvoiceExplanationRead:
+    """For each line, the people and seat intervals behind it (account managers): who held a
+    seat, in which workspace and role, from when to when and why. A line's entries add up
+    exactly to its quantity and amount; seats bought and held by nobody are ``unassigned``."""
+    listings.invoice(svc, caller=caller, invoice_id=invoice_id)  # found, and the caller may see it
+    return InvoiceExplanationRead.of(explain.explain_invoice(svc, caller.account_id, invoice_id))
