@@ -1,0 +1,1 @@
+"""``/v1/accounts/{account_id}/simulate``: an account's recorded history under another policy."""
