@@ -39,6 +39,7 @@ from seatledger.api.problems import (
     on_validation_error,
 )
 from seatledger.api.seats.endpoints import router as seats
+from seatledger.api.simulations.endpoints import router as simulations
 from seatledger.api.subscriptions.endpoints import router as subscriptions
 from seatledger.api.test_clocks.endpoints import router as test_clocks
 from seatledger.api.webhooks.endpoints import router as webhooks
@@ -125,6 +126,7 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
         seats,
         members,
         invoices,
+        simulations,
         test_clocks,
         webhooks,
     ):
