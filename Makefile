@@ -41,7 +41,9 @@ test: lint typecheck
 		--cov --cov-report=term --cov-report=json:.coverage.json $(PYTEST_ARGS)
 	$(BIN)/python scripts/check-domain-coverage .coverage.json
 
+## make bench: engine against raw SQL in the same run (docs/performance.md); BENCH_ARGS=--full etc.
 bench: setup
+	scripts/ensure-wrk
 	scripts/with-postgres $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
