@@ -134,8 +134,17 @@ subscriptions = Table(
     CheckConstraint("status IN ('active', 'canceled')", name="status"),
     CheckConstraint("seats_total >= 0 AND seats_at_renewal >= 0 AND seats_paid >= 0", name="seats"),
     CheckConstraint("period_end > period_start", name="period"),
-    # The billing run looks for active subscriptions whose period has ended.
-    Index("ix_subscriptions_due", "status", "period_end"),
+    # The billing run claims active subscriptions off the wall clock whose period has ended, in
+    # (period_end, account_id, id) order: an index in that order lets each claim read its batch
+    # off the front instead of sorting every due subscription again (a million, batch after batch).
+    Index(
+        "ix_subscriptions_due",
+        "period_end",
+        "account_id",
+        "id",
+        postgresql_where=text("status = 'active' AND test_clock_id IS NULL"),
+        sqlite_where=text("status = 'active' AND test_clock_id IS NULL"),
+    ),
 )
 
 test_clocks = Table(
