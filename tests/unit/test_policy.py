@@ -364,6 +364,10 @@ def test_policy_keys_are_design_tables_knobs() -> None:
         "rounding",
         "member_managers",
         "owner_role",
+        # Issue 10's fair-billing keys (DESIGN.md, "The seat policy").
+        "billing_basis",
+        "true_up_months",
+        "auto_purchase",
     } == POLICY_KEYS
     # Issue 9's proration keys (DESIGN.md, "The seat policy").
     assert {

@@ -19,6 +19,13 @@ from enum import StrEnum
 from typing import Any
 
 from seatledger.domain.errors import InvalidInput
+from seatledger.domain.fair_policy import (
+    AutoPurchase,
+    BillingBasis,
+    auto_purchase_from_mapping,
+    billing_basis_from_mapping,
+    fair_keys_to_mapping,
+)
 from seatledger.domain.money import Money, Rounding, minor_unit
 from seatledger.domain.periods import Interval
 from seatledger.domain.proration_policy import (
@@ -122,6 +129,9 @@ class Policy:
     expiring_roles: Mapping[str, timedelta] = field(default_factory=dict)
     addons: Mapping[str, Addon] = field(default_factory=dict)
     rounding: Rounding = Rounding.HALF_UP
+    billing_basis: BillingBasis = BillingBasis.PURCHASED
+    true_up_months: int = 3
+    auto_purchase: AutoPurchase = field(default_factory=AutoPurchase)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -165,6 +175,9 @@ POLICY_KEYS = frozenset(
         "expiring_roles",
         "addons",
         "rounding",
+        "billing_basis",
+        "true_up_months",
+        "auto_purchase",
     }
 )
 REQUIRED_KEYS = ("billable_roles", "free_roles", "currency", "interval", "seat_price")
@@ -242,6 +255,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
     # a policy without an `admin` role needs no manager keys to be valid.
     admins = ("admin",) if "admin" in known_roles and owner_role != "admin" else ()
     interval = _interval(data)
+    basis, true_up_months = billing_basis_from_mapping(data)
     policy = Policy(
         billable_roles=billable,
         free_roles=free,
@@ -272,6 +286,11 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         expiring_roles=_expiring_roles(data, known_roles),
         addons=_addons(data, currency),
         rounding=_rounding(data),
+        billing_basis=basis,
+        true_up_months=true_up_months,
+        auto_purchase=auto_purchase_from_mapping(
+            data.get("auto_purchase"), _count(data, "max_seats", None)
+        ),
     )
     if (
         policy.min_seats is not None
@@ -318,6 +337,7 @@ def policy_to_mapping(policy: Policy) -> dict[str, Any]:
             n: {"seats": a.seats, "price": a.price.format()} for n, a in policy.addons.items()
         },
         "rounding": policy.rounding.value,
+        **fair_keys_to_mapping(policy.billing_basis, policy.true_up_months, policy.auto_purchase),
     }
 
 
