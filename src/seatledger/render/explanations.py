@@ -8,8 +8,10 @@ of a line add up to the line; nothing is recomputed here.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -17,6 +19,17 @@ from rich.text import Text
 from seatledger.domain.seat_intervals import SeatInterval
 from seatledger.render.formatting import LINE_KIND_LABELS, day, money, span, title
 from seatledger.service.explain import InvoiceExplanation
+
+
+@cache
+def _environment() -> Environment:
+    # Autoescaped: e-mails, descriptions and workspace names are user data.
+    return Environment(
+        loader=PackageLoader("seatledger.render", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def _reason(value: object) -> str:
@@ -104,3 +117,11 @@ def explanation_renderable(explanation: InvoiceExplanation) -> RenderableType:
             )
         table.add_section()
     return Group(heading, table)
+
+
+def explanation_html(explanation: InvoiceExplanation, *, invoice_href: str | None = None) -> str:
+    """The explanation as a standalone HTML page (autoescaped): a section per line, with the id
+    ``line-N`` (N from 1) an invoice links each line to; ``invoice_href`` links back."""
+    context = explanation_context(explanation)
+    template = _environment().get_template("explanation.html.j2")
+    return template.render({**context, "invoice_href": invoice_href})

@@ -30,8 +30,9 @@ def _environment() -> Environment:
     )
 
 
-def invoice_context(doc: InvoiceDocument) -> dict[str, Any]:
-    """The values the template shows, already formatted."""
+def invoice_context(doc: InvoiceDocument, explain_href: str | None = None) -> dict[str, Any]:
+    """The values the template shows, already formatted. With ``explain_href`` each line links
+    to its explanation, ``explain_href#line-N`` (N from 1)."""
     invoice = doc.invoice
     return {
         "title": title(invoice.kind),
@@ -41,8 +42,10 @@ def invoice_context(doc: InvoiceDocument) -> dict[str, Any]:
         "issued": day(invoice.issued_at),
         "period": span(invoice.period),
         "reason": invoice.reason.value.replace("_", " ").capitalize(),
+        "explain_href": explain_href,
         "lines": [
             {
+                "number": number,
                 "kind": line.kind.value,
                 "kind_label": LINE_KIND_LABELS[line.kind],
                 "description": line.description,
@@ -52,7 +55,7 @@ def invoice_context(doc: InvoiceDocument) -> dict[str, Any]:
                 "unit_amount": money(line.unit_amount),
                 "amount": money(line.amount),
             }
-            for line in invoice.lines
+            for number, line in enumerate(invoice.lines, start=1)
         ],
         "subtotal": money(doc.subtotal),
         "has_credit": bool(doc.credit_lines),
@@ -61,9 +64,11 @@ def invoice_context(doc: InvoiceDocument) -> dict[str, Any]:
     }
 
 
-def invoice_html(doc: InvoiceDocument) -> str:
-    """The invoice as a standalone, print-friendly HTML page (autoescaped)."""
-    return _environment().get_template("invoice.html.j2").render(invoice_context(doc))
+def invoice_html(doc: InvoiceDocument, *, explain_href: str | None = None) -> str:
+    """The invoice as a standalone, print-friendly HTML page (autoescaped); with
+    ``explain_href``, each line links to its explanation there."""
+    context = invoice_context(doc, explain_href)
+    return _environment().get_template("invoice.html.j2").render(context)
 
 
 def invoice_renderable(doc: InvoiceDocument) -> RenderableType:

@@ -1,5 +1,6 @@
 """The Billing page and the printable invoice: plan, seats, the seat change with its preview and
-confirmation, the credit balance and the invoice history.
+confirmation, the credit balance and the invoice history; each invoice line links to its
+explanation (the people and seat intervals behind it).
 
 Only the policy's ``seat_managers`` see them (Rallly: the owner; Plaky: every admin); anyone else
 is told who may. A seat change is previewed by the same code that makes it
@@ -20,9 +21,11 @@ from seatledger.domain.errors import NotPermitted, SeatLedgerError
 from seatledger.domain.periods import Period
 from seatledger.domain.permissions import Action, allowed_roles, require_permission
 from seatledger.domain.policy import DecreaseRelease, OnDecrease, OnIncrease, Policy
+from seatledger.render.explanations import explanation_html
 from seatledger.render.invoices import invoice_html
 from seatledger.service import subscriptions
 from seatledger.service.billing import find_invoice, parse_invoice_number
+from seatledger.service.explain import explain_invoice
 from seatledger.service.results import InvoiceView
 from seatledger.service.state import InvoiceKind
 from seatledger.web import formatting
@@ -340,4 +343,30 @@ def add_billing_routes(router: APIRouter, pages: Pages) -> None:
                 status=404,
             )
         # The document carries its own print styles inline and no script at all.
-        return HTMLResponse(invoice_html(document), headers=INVOICE_HEADERS)
+        explain_href = f"{PREFIX}/invoices/{document.invoice.number}/explain"
+        page = invoice_html(document, explain_href=explain_href)
+        return HTMLResponse(page, headers=INVOICE_HEADERS)
+
+    @router.get("/invoices/{number}/explain")
+    def invoice_explanation_page(request: Request, number: str) -> Response:
+        """Each line of the invoice with the people and seat intervals behind it (one section per
+        line, ``#line-N``), found in this account only."""
+        signed = guard(request)
+        if isinstance(signed, Response):
+            return signed
+        try:
+            explanation = explain_invoice(
+                pages.svc, signed.session.identity.account_id, str(parse_invoice_number(number))
+            )
+        except SeatLedgerError:
+            return pages.render(
+                request,
+                "refused.html",
+                {"message": "There is no such invoice in this account.", "view": signed.view},
+                session=signed.session,
+                status=404,
+            )
+        back = f"{PREFIX}/invoices/{explanation.invoice.number}"
+        return HTMLResponse(
+            explanation_html(explanation, invoice_href=back), headers=INVOICE_HEADERS
+        )
