@@ -364,6 +364,8 @@ def test_policy_keys_are_design_tables_knobs() -> None:
         "rounding",
         "member_managers",
         "owner_role",
+        # Fair billing of idle members (DESIGN.md, "The seat policy").
+        "inactive_after",
         # Issue 10's fair-billing keys (DESIGN.md, "The seat policy").
         "billing_basis",
         "true_up_months",

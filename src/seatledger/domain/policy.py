@@ -19,6 +19,10 @@ from enum import StrEnum
 from typing import Any
 
 from seatledger.domain.errors import InvalidInput
+from seatledger.domain.inactivity_policy import (
+    inactive_after_from_mapping,
+    inactive_after_to_mapping,
+)
 from seatledger.domain.fair_policy import (
     AutoPurchase,
     BillingBasis,
@@ -129,6 +133,8 @@ class Policy:
     expiring_roles: Mapping[str, timedelta] = field(default_factory=dict)
     addons: Mapping[str, Addon] = field(default_factory=dict)
     rounding: Rounding = Rounding.HALF_UP
+    # Fair billing: a seat holder idle this long is not billed while idle (domain/fair_billing.py).
+    inactive_after: timedelta | None = None
     billing_basis: BillingBasis = BillingBasis.PURCHASED
     true_up_months: int = 3
     auto_purchase: AutoPurchase = field(default_factory=AutoPurchase)
@@ -175,6 +181,7 @@ POLICY_KEYS = frozenset(
         "expiring_roles",
         "addons",
         "rounding",
+        "inactive_after",
         "billing_basis",
         "true_up_months",
         "auto_purchase",
@@ -286,6 +293,7 @@ def policy_from_mapping(data: Mapping[str, Any]) -> Policy:
         expiring_roles=_expiring_roles(data, known_roles),
         addons=_addons(data, currency),
         rounding=_rounding(data),
+        inactive_after=inactive_after_from_mapping(data),
         billing_basis=basis,
         true_up_months=true_up_months,
         auto_purchase=auto_purchase_from_mapping(
@@ -337,6 +345,7 @@ def policy_to_mapping(policy: Policy) -> dict[str, Any]:
             n: {"seats": a.seats, "price": a.price.format()} for n, a in policy.addons.items()
         },
         "rounding": policy.rounding.value,
+        **inactive_after_to_mapping(policy.inactive_after),
         **fair_keys_to_mapping(policy.billing_basis, policy.true_up_months, policy.auto_purchase),
     }
 
