@@ -4,6 +4,7 @@ The tree::
 
     SeatLedgerError                      code
     ├── SeatLimitReached                 seat_limit_reached
+    │   └── AutoPurchaseCapReached       seat_limit_reached (names the auto-purchase cap)
     ├── FreeAllowanceReached             free_allowance_reached
     ├── SeatCountRefused
     │   ├── BelowUsedSeats               below_used_seats
@@ -55,6 +56,26 @@ class SeatLimitReached(SeatLedgerError):
 
     def fields(self) -> dict[str, object]:
         return {"used": self.used, "total": self.total, "requested": self.requested}
+
+
+class AutoPurchaseCapReached(SeatLimitReached):
+    """A seat limit that ``auto_purchase`` could not lift: the seats missing would take the bought
+    seats past ``cap`` (``auto_purchase.up_to_seats``, else ``max_seats``). Same code as any seat
+    limit, so a client that handles one handles both; the message names the cap."""
+
+    title = "Automatic seat purchase cap reached"
+
+    def __init__(self, *, used: int, total: int, requested: int, cap: int) -> None:
+        self.used, self.total, self.requested, self.cap = used, total, requested, cap
+        SeatLedgerError.__init__(
+            self,
+            f"No seats available. You're using {used} of your {total} seats and this needs "
+            f"{requested} more, but automatic seat purchases stop at {cap} seats "
+            "(the auto-purchase cap was reached). Buy seats or remove a team member to free one.",
+        )
+
+    def fields(self) -> dict[str, object]:
+        return {**super().fields(), "cap": self.cap}
 
 
 class FreeAllowanceReached(SeatLedgerError):

@@ -55,8 +55,11 @@ LINE_KINDS = ("base", "seats", "proration_charge", "proration_credit", "addon", 
 SEAT_KEYS = ("total", "used", "available", "free_used", "free_available")
 STEP_KEYS = frozenset({"at", "as", "workspace", "expect", *ACTIONS})
 FILE_KEYS = frozenset({"name", "preset", "policy", "start", "workspaces", "steps"})
-# `message` extends SCENARIOS.md: the exact text of the refusal the step must fail with.
-EXPECT_KEYS = frozenset({"error", "message", "seats", "charged", "credited", "balance", "invoice"})
+# `message` extends SCENARIOS.md: the exact text of the refusal the step must fail with;
+# `auto_purchase` too: `{seats?, amount?}` the step bought automatically (auto_purchase policy key).
+EXPECT_KEYS = frozenset(
+    {"error", "message", "seats", "charged", "credited", "balance", "invoice", "auto_purchase"}
+)
 
 
 class ScenarioFileError(Exception):
@@ -90,6 +93,15 @@ class Expect:
     credited: Decimal | None = None
     balance: Decimal | None = None
     invoice: ExpectedInvoice | None = None
+    auto_purchase: ExpectedPurchase | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedPurchase:
+    """The seats a step bought automatically and what they cost (either may be left out)."""
+
+    seats: int | None
+    amount: Decimal | None
 
 
 @dataclass(frozen=True)
@@ -357,6 +369,21 @@ def _expect(value: object, file: str, step: int) -> Expect:
         if "balance" in spec
         else None,
         invoice=invoice,
+        auto_purchase=_expected_purchase(spec["auto_purchase"], file, step)
+        if "auto_purchase" in spec
+        else None,
+    )
+
+
+def _expected_purchase(value: object, file: str, step: int) -> ExpectedPurchase:
+    spec = _mapping(value, file, step, "expect.auto_purchase", frozenset({"seats", "amount"}))
+    return ExpectedPurchase(
+        seats=_int(spec["seats"], file, step, "expect.auto_purchase.seats")
+        if "seats" in spec
+        else None,
+        amount=_amount(spec["amount"], file, step, "expect.auto_purchase.amount")
+        if "amount" in spec
+        else None,
     )
 
 

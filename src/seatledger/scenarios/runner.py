@@ -19,6 +19,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ class StepOutcome:
     invoices: list[InvoiceView]
     failures: list[str] = field(default_factory=list)
     message: str | None = None
+    # What the step bought automatically (``auto_purchase``): the result's detail, or None.
+    auto_purchase: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -102,6 +105,7 @@ class _Run:
         currency = self.policy.currency
         error = message = None
         credited = Money.zero(currency)
+        bought = None
         if step.action is not None:
             try:
                 outcome = self.act(step, workspace, actor)
@@ -116,6 +120,8 @@ class _Run:
                 )
                 invoices.extend(result.invoices)
                 credited = result.credited
+                purchase = result.detail.get("auto_purchase")
+                bought = dict(purchase) if isinstance(purchase, dict) else None
         charged = Money.zero(currency)
         for invoice in invoices:
             if invoice.kind is InvoiceKind.INVOICE:
@@ -138,6 +144,7 @@ class _Run:
             ),
             invoices=invoices,
             message=message,
+            auto_purchase=bought,
         )
         outcome_of_step.failures = compare(step.expect, outcome_of_step)
         return outcome_of_step
@@ -252,6 +259,15 @@ def compare(expect: Expect, outcome: StepOutcome) -> list[str]:
                 failures.append(f"{key}: expected {expected_amount}, got {got_money.format()}")
     if expect.invoice is not None:
         failures.extend(_compare_invoice(expect, outcome))
+    if expect.auto_purchase is not None:
+        bought = outcome.auto_purchase or {}
+        for name, want in (
+            ("seats", expect.auto_purchase.seats),
+            ("amount", expect.auto_purchase.amount),
+        ):
+            found = bought.get(name)
+            if want is not None and (found is None or Decimal(str(found)) != want):
+                failures.append(f"auto_purchase.{name}: expected {want}, got {found}")
     return failures
 
 
@@ -352,6 +368,7 @@ def outcome_json(outcome: ScenarioOutcome) -> dict[str, Any]:
                 "balance": money_text(s.balance),
                 "invoices": [invoice_json(i) for i in s.invoices],
                 "failures": s.failures,
+                "auto_purchase": s.auto_purchase,
             }
             for s in outcome.steps
         ],

@@ -11,6 +11,7 @@ from typing import Any
 from seatledger.domain import decisions
 from seatledger.domain.decisions import Action
 from seatledger.domain.seats import Roster, normalize_email
+from seatledger.service.auto_purchase import admit_batch_buying, buy_missing_seats
 from seatledger.service.billing_engine import follow_usage
 from seatledger.service.changes import change_subscription
 from seatledger.service.context import Services
@@ -37,12 +38,14 @@ def _change_roster(
     """The shape of every use case on one person: transform the roster, judge the result by the one
     seat rule (``check_seat_limit``), bill whoever started or stopped using a seat, announce it."""
 
-    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> None:
+    def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> dict[str, Any]:
         after = transform(state, at)
+        bought = buy_missing_seats(state, effects, after, at=at, actor=actor)
         decisions.check_seat_limit(state.roster, after, state.policy, state.capacity, at)
         state.roster = after
         follow_usage(state, effects, at=at, reason=reason, email=person)
         effects.events.append(event)
+        return bought
 
     return change_subscription(
         svc,
@@ -83,15 +86,15 @@ def invite_members(
     whole when the policy says ``batch_atomic`` (otherwise as many as fit are admitted, in order)."""
 
     def mutate(state: SubscriptionState, effects: Effects, at: datetime) -> dict[str, Any]:
-        outcome = decisions.admit_batch(
-            state.roster,
-            state.policy,
+        outcome, bought = admit_batch_buying(
+            state,
+            effects,
+            at=at,
+            actor=actor,
             workspace=workspace,
             emails=emails,
             role=role,
             scope=scope,
-            seats_total=state.capacity,
-            at=at,
         )
         state.roster = outcome.roster
         follow_usage(state, effects, at=at, reason="invited")
@@ -102,7 +105,7 @@ def invite_members(
                     {"workspace": workspace, "person": email, "role": role, "scope": scope},
                 )
             )
-        return {"admitted": list(outcome.admitted), "refused": list(outcome.refused)}
+        return {"admitted": list(outcome.admitted), "refused": list(outcome.refused), **bought}
 
     return change_subscription(
         svc,
