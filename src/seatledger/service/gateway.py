@@ -17,6 +17,7 @@ from seatledger.domain.billing import SeatBilling
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster, normalize_email
+from seatledger.service.billing_engine import month_end_due
 from seatledger.service.ports import (
     Invoice,
     InvoiceKind,
@@ -77,6 +78,7 @@ def load_state_by_id(
             seats_total=sub.seats_total,
             seats_at_renewal=sub.seats_at_renewal,
             seats_paid=sub.seats_paid,
+            invoiced=sub.seats_invoiced,
         ),
         roster=roster,
         workspaces=tuple(sorted(names.values())),
@@ -106,6 +108,8 @@ def _record(state: SubscriptionState) -> Subscription:
         seats_total=state.billing.seats_total,
         seats_at_renewal=state.billing.seats_at_renewal,
         seats_paid=state.billing.seats_paid,
+        seats_invoiced=state.billing.invoiced,
+        month_end_at=month_end_due(state),
         created_at=state.created_at,
         cancel_at_period_end=state.cancel_at_period_end,
         canceled_at=state.canceled_at,

@@ -23,7 +23,7 @@ from seatledger.domain.billing import SeatBilling
 from seatledger.domain.errors import SeatLedgerError
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster
-from seatledger.service.billing_engine import advance, next_due
+from seatledger.service.billing_engine import advance, month_end_due, next_due
 from seatledger.service.gateway import invoice_view
 from seatledger.service.ports import (
     AuditRecord,
@@ -194,6 +194,8 @@ def _add(rows: _Rows, r: _Renewal, next_number: dict[str, int], at: datetime) ->
             seats_at_renewal=state.billing.seats_at_renewal,
             seats_paid=state.billing.seats_paid,
             canceled_at=state.canceled_at,
+            seats_invoiced=state.billing.invoiced,
+            month_end_at=month_end_due(state),
         ),
     )
     billed_by = dict(effects.pending_billed_by)

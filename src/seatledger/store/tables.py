@@ -129,6 +129,15 @@ subscriptions = Table(
     _id("test_clock_id", nullable=True),
     _count("version"),
     _at("created_at"),
+    # What the period starting at seats_invoiced_for invoiced and credited for seats (minor units)
+    # and the seat shares that bought ("n/d", exact), for proration.credit_basis: invoiced. A row
+    # whose period moved on without them (NULL, or another period start) credits on the price.
+    Column("seats_invoiced", BigInteger, nullable=True),
+    Column("seats_credited", BigInteger, nullable=True),
+    Column("seats_invoiced_shares", String(NAME), nullable=True),
+    _at("seats_invoiced_for", nullable=True),
+    # Under proration.on_increase: monthly, the month end that bills the pending increases.
+    _at("month_end_at", nullable=True),
     PrimaryKeyConstraint("account_id", "id"),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     CheckConstraint("status IN ('active', 'canceled')", name="status"),
@@ -142,6 +151,13 @@ subscriptions = Table(
         "period_end",
         "account_id",
         "id",
+        postgresql_where=text("status = 'active' AND test_clock_id IS NULL"),
+        sqlite_where=text("status = 'active' AND test_clock_id IS NULL"),
+    ),
+    # ... or whose month end bills pending increases (on_increase: monthly).
+    Index(
+        "ix_subscriptions_month_end",
+        "month_end_at",
         postgresql_where=text("status = 'active' AND test_clock_id IS NULL"),
         sqlite_where=text("status = 'active' AND test_clock_id IS NULL"),
     ),

@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from seatledger.domain.billing import SeatsInvoiced
 from seatledger.domain.invoices import InvoiceLine, lines_total
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Interval, Period
@@ -143,6 +144,10 @@ class Subscription:
     canceled_at: datetime | None = None
     test_clock_id: str | None = None
     version: int = 1
+    # What the current period invoiced and credited for seats (None: not known for it), and the
+    # month end that bills pending increases under ``on_increase: monthly`` (None: nothing due).
+    seats_invoiced: SeatsInvoiced | None = None
+    month_end_at: datetime | None = None
 
     @property
     def interval(self) -> Interval:

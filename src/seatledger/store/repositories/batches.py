@@ -38,6 +38,7 @@ from seatledger.service.ports import (
     Subscription,
     SubscriptionKey,
 )
+from seatledger.store.proration_columns import PRORATION_COLUMNS, proration_values
 from seatledger.store.repositories._common import (
     Repository,
     execute_unique,
@@ -233,6 +234,7 @@ class SqlRenewalBatches(Repository):
                     seats_at_renewal=bindparam("b_seats_at_renewal"),
                     seats_paid=bindparam("b_seats_paid"),
                     canceled_at=bindparam("b_canceled_at"),
+                    **{column: bindparam(f"b_{column}") for column in PRORATION_COLUMNS},
                 ),
                 [_renewed(s) for s in writes.subscriptions],
             )
@@ -361,6 +363,8 @@ def _renewed(sub: Subscription) -> dict[str, Any]:
         "b_seats_at_renewal": sub.seats_at_renewal,
         "b_seats_paid": sub.seats_paid,
         "b_canceled_at": sub.canceled_at,
+        # What the new period invoiced for seats, and its next monthly billing instant.
+        **{f"b_{column}": value for column, value in proration_values(sub).items()},
     }
 
 

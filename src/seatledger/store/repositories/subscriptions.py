@@ -7,12 +7,13 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
 
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Subscription, SubscriptionStatus
+from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
 from seatledger.store.tables import addons, subscription_workspaces, subscriptions
 
@@ -32,14 +33,16 @@ def _values(sub: Subscription) -> dict[str, Any]:
         "cancel_at_period_end": sub.cancel_at_period_end,
         "canceled_at": sub.canceled_at,
         "test_clock_id": sub.test_clock_id,
+        **proration_values(sub),
     }
 
 
 def _subscription(row: Any) -> Subscription:
+    policy = policy_from_mapping(row.policy)
     return Subscription(
         account_id=row.account_id,
         id=row.id,
-        policy=policy_from_mapping(row.policy),
+        policy=policy,
         preset=row.preset,
         status=SubscriptionStatus(row.status),
         anchor_at=row.anchor_at,
@@ -52,6 +55,7 @@ def _subscription(row: Any) -> Subscription:
         canceled_at=row.canceled_at,
         test_clock_id=row.test_clock_id,
         version=row.version,
+        **proration_fields(row, policy),
     )
 
 
@@ -59,7 +63,15 @@ def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
     # Subscriptions on a test clock are billed when their clock moves, never by the wall clock.
     return (
         subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
-        subscriptions.c.period_end <= at,
+        or_(
+            subscriptions.c.period_end <= at,
+            # A month end that bills pending increases (on_increase: monthly); one left from an
+            # earlier period lies before the period start and is not due.
+            and_(
+                subscriptions.c.month_end_at <= at,
+                subscriptions.c.month_end_at > subscriptions.c.period_start,
+            ),
+        ),
         subscriptions.c.test_clock_id.is_(None),
     )
 
