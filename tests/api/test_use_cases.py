@@ -165,6 +165,15 @@ def test_plans_and_presets(client: TestClient) -> None:
         "unit": "second",
         "on_increase": "charge_now",
         "on_decrease": "none",
+        # Keys neither the preset nor the request sets read as their defaults.
+        "day_count": "actual",
+        "change_day": "remaining",
+        "partial_period_basis": "anchor_period",
+        "credit_rounding": None,
+        "rounding_stage": "line",
+        "fraction_scale": None,
+        "credit_basis": "price",
+        "timezone": "UTC",
     }
     wrong = client.post(
         "/v1/plans/resolve", headers=owner, json={"preset": "plaky", "policy": {"seat_price": 9.5}}

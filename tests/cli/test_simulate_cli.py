@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from seatledger.bootstrap import bootstrap
+from seatledger.cli import simulate as simulate_cli
 from seatledger.cli.main import app
 from seatledger.clock import ManualClock
 from seatledger.policy_files import resolve_policy
@@ -24,6 +25,14 @@ from seatledger.service import accounts, billing, subscriptions
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "200"}
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The consoles are made when the CLI is imported, with whatever width the terminal had then
+    # (another test may have imported it first): COLUMNS at invoke time is too late.
+    monkeypatch.setattr(simulate_cli.out, "width", 200)
+    monkeypatch.setattr(simulate_cli.err, "width", 200)
 
 
 def utc(text: str) -> datetime:

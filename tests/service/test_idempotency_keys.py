@@ -293,6 +293,7 @@ def test_concurrent_requests_with_one_key_make_exactly_one_change(runtime: Runti
         "role_assignments": 1,
         "persons": 1,
         "webhook_outbox": 1,
+        "seat_intervals": 1,
     }
 
 

@@ -19,16 +19,16 @@ from enum import StrEnum
 from typing import Any
 
 from seatledger.domain.errors import InvalidInput
-from seatledger.domain.inactivity_policy import (
-    inactive_after_from_mapping,
-    inactive_after_to_mapping,
-)
 from seatledger.domain.fair_policy import (
     AutoPurchase,
     BillingBasis,
     auto_purchase_from_mapping,
     billing_basis_from_mapping,
     fair_keys_to_mapping,
+)
+from seatledger.domain.inactivity_policy import (
+    inactive_after_from_mapping,
+    inactive_after_to_mapping,
 )
 from seatledger.domain.money import Money, Rounding, minor_unit
 from seatledger.domain.periods import Interval

@@ -347,32 +347,34 @@ def outcome_json(outcome: ScenarioOutcome) -> dict[str, Any]:
         "file": outcome.file,
         "name": outcome.name,
         "ok": outcome.ok,
-        "steps": [
-            {
-                "index": s.index,
-                "at": s.at.isoformat().replace("+00:00", "Z"),
-                "action": s.action,
-                "ok": s.ok,
-                "error": s.error,
-                "message": s.message,
-                "seats": None
-                if s.seats is None
-                else {"total": s.seats.total, "used": s.seats.used, "available": s.seats.available}
-                | (
-                    {}
-                    if s.seats.free_used is None
-                    else {"free_used": s.seats.free_used, "free_available": s.seats.free_available}
-                ),
-                "charged": money_text(s.charged),
-                "credited": money_text(s.credited),
-                "balance": money_text(s.balance),
-                "invoices": [invoice_json(i) for i in s.invoices],
-                "failures": s.failures,
-                "auto_purchase": s.auto_purchase,
-            }
-            for s in outcome.steps
-        ],
+        "steps": [_step_json(s) for s in outcome.steps],
     }
+
+
+def _step_json(s: StepOutcome) -> dict[str, Any]:
+    seats: dict[str, Any] | None = None
+    if s.seats is not None:
+        seats = {"total": s.seats.total, "used": s.seats.used, "available": s.seats.available}
+        if s.seats.free_used is not None:
+            seats |= {"free_used": s.seats.free_used, "free_available": s.seats.free_available}
+    step: dict[str, Any] = {
+        "index": s.index,
+        "at": s.at.isoformat().replace("+00:00", "Z"),
+        "action": s.action,
+        "ok": s.ok,
+        "error": s.error,
+        "message": s.message,
+        "seats": seats,
+        "charged": money_text(s.charged),
+        "credited": money_text(s.credited),
+        "balance": money_text(s.balance),
+        "invoices": [invoice_json(i) for i in s.invoices],
+        "failures": s.failures,
+    }
+    if s.auto_purchase is not None:
+        # An extension of the contract's shape: only on a step that bought seats.
+        step["auto_purchase"] = s.auto_purchase
+    return step
 
 
 def _instant(value: datetime) -> str:

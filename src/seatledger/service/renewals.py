@@ -8,9 +8,10 @@ numbers reserved per account in one step.
 
 Only a renewal that writes no more than a renewal writes goes this way: no roster change (a role
 expiry), no new pending line, no event besides ``invoice.issued``, no person named in the ledger or
-the audit log. Any other subscription, and every other subscription of its account (they share the
-credit balance and the invoice counter), is left to the one-at-a-time path of the caller, which
-writes it through the gateway in the same transaction.
+the audit log, under a policy that keeps no records beyond the subscription row (fair billing's
+activity, a billing basis other than purchased). Any other subscription, and every other
+subscription of its account (they share the credit balance and the invoice counter), is left to
+the one-at-a-time path of the caller, which writes it through the gateway in the same transaction.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime
 
 from seatledger.domain.billing import SeatBilling
 from seatledger.domain.errors import SeatLedgerError
+from seatledger.domain.fair_policy import BillingBasis
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster
 from seatledger.service.billing_engine import advance, month_end_due, next_due
@@ -76,6 +78,9 @@ def renew_batch(
     renewals: list[_Renewal] = []
     left_accounts: set[str] = set()
     for sub in ordered:
+        if _beyond_renewal_rows(sub):
+            left_accounts.add(sub.account_id)
+            continue
         stored = parts[(sub.account_id, sub.id)]
         balance_key = (sub.account_id, sub.policy.currency)
         state = _state(sub, stored, balances[balance_key])
@@ -118,6 +123,7 @@ def _state(sub: Subscription, stored: StoredParts, balance: Money) -> Subscripti
             seats_total=sub.seats_total,
             seats_at_renewal=sub.seats_at_renewal,
             seats_paid=sub.seats_paid,
+            invoiced=sub.seats_invoiced,
         ),
         roster=Roster(
             tuple(replace(m, workspace=names[m.workspace]) for m in stored.roster.members)
@@ -133,6 +139,15 @@ def _state(sub: Subscription, stored: StoredParts, balance: Money) -> Subscripti
         version=sub.version,
         test_clock_id=sub.test_clock_id,
         workspace_ids={name: ws_id for ws_id, name in names.items()},
+    )
+
+
+def _beyond_renewal_rows(sub: Subscription) -> bool:
+    """True for a policy whose renewals keep records ``RenewalWrites`` does not hold: fair
+    billing's activity (``inactive_after``), the peak of ``billing_basis`` other than purchased."""
+    return (
+        sub.policy.inactive_after is not None
+        or sub.policy.billing_basis is not BillingBasis.PURCHASED
     )
 
 
