@@ -36,6 +36,12 @@ from seatledger.domain.billing import (
     settle_invoice,
 )
 from seatledger.domain.decisions import expire_grants
+from seatledger.domain.fair_billing import (
+    going_inactive,
+    inactive_seat_count,
+    mark_inactive,
+    next_inactive_at,
+)
 from seatledger.domain.invoices import InvoiceLine, LineKind, lines_total
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period, add_months, period_index_at, period_n
@@ -205,7 +211,9 @@ def follow_usage(
     policy = state.policy
     billing = state.billing
     if policy.seat_mode is SeatMode.AUTOMATIC:
-        wanted = max(state.usage(at).used - state.addon_seats, policy.min_seats or 0, 0)
+        # Fair billing (inactive_after): a holder marked inactive keeps the seat, unbilled.
+        inactive = inactive_seat_count(state.activity, state.roster, policy, at)
+        wanted = max(state.usage(at).used - inactive - state.addon_seats, policy.min_seats or 0, 0)
         if (
             wanted != billing.seats_at_renewal
             or wanted > billing.seats_paid
@@ -330,6 +338,9 @@ def next_due(state: SubscriptionState) -> datetime | None:
     month_end = month_end_due(state)
     if month_end is not None:
         due.append(month_end)
+    inactive_at = next_inactive_at(state.activity, state.roster, state.policy)
+    if inactive_at is not None:
+        due.append(inactive_at)
     return min(due)
 
 
@@ -416,6 +427,14 @@ def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> N
             state.roster = expire_grants(state.roster, due)
             follow_usage(state, effects, at=due, reason="roles_expired")
             _audit_time(state, effects, due, "expire_roles", ",".join(expiring), before)
+        idle = going_inactive(state.activity, state.roster, state.policy, due)
+        if idle:
+            # Fair billing: each holder idle for inactive_after is credited from this instant on.
+            before = snapshot(state, due)
+            for email in idle:
+                state.activity = mark_inactive(state.activity, [email], due)
+                follow_usage(state, effects, at=due, reason="member_inactive", email=email)
+            _audit_time(state, effects, due, "mark_inactive", ",".join(idle), before)
         if due == month_end_due(state) and due < state.billing.period.end:
             before = snapshot(state, due)
             bill_month_end(state, effects, at=due)

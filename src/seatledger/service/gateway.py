@@ -8,7 +8,7 @@ the outbox, pending lines to their rows, drafts to numbered invoices.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -17,11 +17,13 @@ from seatledger.domain.billing import SeatBilling
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster, normalize_email
+from seatledger.service.activity_records import load_activity, save_activity
 from seatledger.service.billing_engine import month_end_due
 from seatledger.service.ports import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    StoredRoster,
     Subscription,
     UnitOfWork,
     Workspace,
@@ -29,7 +31,13 @@ from seatledger.service.ports import (
 )
 from seatledger.service.results import InvoiceView
 from seatledger.service.seat_intervals import record_seat_intervals
-from seatledger.service.state import Effects, InvoiceDraft, InvoiceReason, SubscriptionState
+from seatledger.service.state import (
+    Effects,
+    InvoiceDraft,
+    InvoiceReason,
+    StoredRows,
+    SubscriptionState,
+)
 
 
 def workspace_named(uow: UnitOfWork, account_id: str, name: str) -> Workspace:
@@ -51,8 +59,11 @@ def load_state(
     uow: UnitOfWork, account_id: str, workspace_name: str, *, lock: bool = True
 ) -> SubscriptionState:
     """The subscription covering ``workspace_name``, locked (the seat lock) unless ``lock=False``."""
-    found = subscription_for(uow, account_id, workspace_name)
-    return load_state_by_id(uow, account_id, found.id, lock=lock)
+    sub = uow.subscriptions.find_for_workspace_name(account_id, workspace_name, lock=lock)
+    if sub is None:
+        found = subscription_for(uow, account_id, workspace_name)  # NotFound saying what is missing
+        return load_state_by_id(uow, account_id, found.id, lock=lock)
+    return _load(uow, sub)
 
 
 def load_state_by_id(
@@ -63,10 +74,16 @@ def load_state_by_id(
         if lock
         else uow.subscriptions.get(account_id, subscription_id)
     )
-    ids = uow.subscriptions.workspace_ids(account_id, sub.id)
-    names = {ws_id: uow.workspaces.get(account_id, ws_id).name for ws_id in ids}
-    stored = uow.rosters.get(account_id, ids)
-    roster = Roster(tuple(replace(m, workspace=names[m.workspace]) for m in stored.members))
+    return _load(uow, sub)
+
+
+def _load(uow: UnitOfWork, sub: Subscription) -> SubscriptionState:
+    """The state of ``sub`` (read, and locked when asked, by the caller): one read per table."""
+    account_id = sub.account_id
+    names = uow.subscriptions.workspace_names(account_id, sub.id)
+    stored = uow.rosters.load(account_id, sorted(names))
+    roster = Roster(tuple(replace(m, workspace=names[m.workspace]) for m in stored.roster.members))
+    addons = uow.addons.counts(account_id, sub.id)
     return SubscriptionState(
         account_id=account_id,
         subscription_id=sub.id,
@@ -82,7 +99,7 @@ def load_state_by_id(
         ),
         roster=roster,
         workspaces=tuple(sorted(names.values())),
-        addons=uow.addons.counts(account_id, sub.id),
+        addons=dict(addons),
         pending=[p.line for p in uow.pending_lines.unbilled(account_id, sub.id)],
         balance=uow.credits.balance(account_id, sub.policy.currency),
         status=sub.status,
@@ -92,6 +109,8 @@ def load_state_by_id(
         version=sub.version,
         test_clock_id=sub.test_clock_id,
         workspace_ids={name: ws_id for ws_id, name in names.items()},
+        activity=load_activity(uow, sub),
+        stored=StoredRows(record=sub, roster=stored, addons=addons),
     )
 
 
@@ -138,17 +157,36 @@ def create_state(
     uow.subscriptions.set_workspaces(
         account_id, state.subscription_id, list(state.workspace_ids.values())
     )
-    return _write_effects(uow, state, effects, at=at, previous_addons={})
+    record = _record(state)
+    before = uow.rosters.load(account_id, list(state.workspace_ids.values()))
+    return _write_effects(uow, state, effects, at=at, before=before, addons={}, record=record)
 
 
 def save_state(
     uow: UnitOfWork, state: SubscriptionState, effects: Effects, *, at: datetime
 ) -> list[InvoiceView]:
-    """Write the changed state and everything the change produced, in the caller's transaction."""
-    previous_addons = uow.addons.counts(state.account_id, state.subscription_id)
-    saved = uow.subscriptions.save(_record(state))
+    """Write the changed state and everything the change produced, in the caller's transaction.
+
+    Only what differs from the rows as loaded (``state.stored``) is written; for a state that was
+    not loaded, the roster and add-ons are compared with the rows read now and the subscription
+    row is written whole."""
+    record = _record(state)
+    stored = state.stored
+    saved = uow.subscriptions.save(record, stored=None if stored is None else stored.record)
     state.version = saved.version
-    return _write_effects(uow, state, effects, at=at, previous_addons=previous_addons)
+    if stored is None:
+        return _write_effects(
+            uow,
+            state,
+            effects,
+            at=at,
+            before=uow.rosters.load(state.account_id, list(state.workspace_ids.values())),
+            addons=uow.addons.counts(state.account_id, state.subscription_id),
+            record=saved,
+        )
+    return _write_effects(
+        uow, state, effects, at=at, before=stored.roster, addons=stored.addons, record=saved
+    )
 
 
 def _stored_roster(state: SubscriptionState) -> Roster:
@@ -157,28 +195,44 @@ def _stored_roster(state: SubscriptionState) -> Roster:
     )
 
 
-def _person_id(uow: UnitOfWork, account_id: str, email: str | None, at: datetime) -> str | None:
-    if email is None:
-        return None
-    return uow.persons.ensure(account_id, email, at=at).id
-
-
 def _write_effects(
     uow: UnitOfWork,
     state: SubscriptionState,
     effects: Effects,
     *,
     at: datetime,
-    previous_addons: dict[str, int],
+    before: StoredRoster,
+    addons: dict[str, int],
+    record: Subscription,
 ) -> list[InvoiceView]:
+    """Write ``state`` (its roster compared with ``before``, its add-ons with ``addons``, both as
+    stored now) and ``effects``; ``record`` is the subscription row as saved."""
     account_id, sub_id = state.account_id, state.subscription_id
-    record_seat_intervals(uow, state, effects, at=at)
-    erased = _erase_candidates(uow, state)
-    uow.rosters.save(account_id, list(state.workspace_ids.values()), _stored_roster(state), at=at)
-    for name in set(previous_addons) | set(state.addons):
-        if previous_addons.get(name, 0) != state.addons.get(name, 0):
+    workspace_ids = list(state.workspace_ids.values())
+    roster = uow.rosters.save(
+        account_id, workspace_ids, _stored_roster(state), at=at, stored=before
+    )
+    record_seat_intervals(
+        uow,
+        state,
+        effects,
+        at=at,
+        before=before.roster,
+        person_ids={**before.person_ids, **roster.person_ids},
+    )
+    # Everyone on the roster before or after: the ledger, the audit log and the outbox name them
+    # by these ids, and the people gone from it are the ones to erase.
+    people = _Pseudonyms(uow, account_id, {**before.person_ids, **roster.person_ids})
+    for name in set(addons) | set(state.addons):
+        if addons.get(name, 0) != state.addons.get(name, 0):
             uow.addons.set_count(account_id, sub_id, name, state.addons.get(name, 0), at=at)
-    unbilled = [p.id for p in uow.pending_lines.unbilled(account_id, sub_id)]
+    state.stored = StoredRows(record=record, roster=roster, addons=dict(state.addons))
+    # Read before this change adds any: they are the lines its first renewal bills.
+    unbilled = (
+        [p.id for p in uow.pending_lines.unbilled(account_id, sub_id)]
+        if effects.pending_billed_by
+        else []
+    )
     added = [
         uow.pending_lines.add(account_id, sub_id, line, at=at).id for line in effects.pending_added
     ]
@@ -193,8 +247,10 @@ def _write_effects(
             if ids:
                 uow.pending_lines.mark_billed(account_id, ids, invoice.id)
                 consumed.update(ids)
+    save_activity(uow, state, at=at)
     for movement in effects.credits:
         uow.credits.add(account_id, amount=movement.amount, reason=movement.reason, at=movement.at)
+    people.ensure({entry.email for entry in effects.ledger if entry.email is not None}, at=at)
     for entry in effects.ledger:
         detail = {k: v for k, v in entry.detail.items() if v is not None}
         uow.ledger.append(
@@ -206,10 +262,15 @@ def _write_effects(
             seats_used=entry.seats_used,
             seats_at_renewal=entry.seats_at_renewal,
             seats_paid=entry.seats_paid,
-            person_id=_person_id(uow, account_id, entry.email, at),
+            person_id=None if entry.email is None else people.id_of(entry.email),
             detail=detail,
         )
-    people = _Pseudonyms(uow, account_id)
+    people.find(
+        address
+        for audit in effects.audit
+        for text in (audit.actor, audit.target)
+        for address in _EMAIL.findall(text)
+    )
     for audit in effects.audit:
         uow.audit.append(
             account_id,
@@ -237,7 +298,9 @@ def _write_effects(
                 },
                 at=at,
             )
-    for person_id in erased:
+    remaining = {m.email for m in state.roster.members}
+    for email in sorted({m.email for m in before.roster.members} - remaining):
+        person_id = before.person_ids[email]
         if not uow.persons.workspace_ids(account_id, person_id):
             uow.persons.erase(account_id, person_id, at=at)
     return views
@@ -252,16 +315,31 @@ _TARGET_LENGTH = 200
 
 
 class _Pseudonyms:
-    """Person ids in place of e-mail addresses, for the audit log and the outbox.
+    """Person ids in place of e-mail addresses, for the ledger, the audit log and the outbox.
 
-    Both are append-only, so an address written there could never be erased; a person id is
-    erased with the person (``persons.erase``). Call before the erasures of the same change: a
-    person deleted by it is still found by e-mail then.
+    Both logs are append-only, so an address written there could never be erased; a person id is
+    erased with the person (``persons.erase``). Used before the erasures of the same change: a
+    person deleted by it is still found by e-mail then. ``known`` are the ids the roster gave;
+    others are looked up (``find``, all at once) or created (``ensure``, for the ledger).
     """
 
-    def __init__(self, uow: UnitOfWork, account_id: str) -> None:
+    def __init__(self, uow: UnitOfWork, account_id: str, known: dict[str, str]) -> None:
         self._uow, self._account_id = uow, account_id
-        self._ids: dict[str, str] = {}
+        self._ids = dict(known)
+
+    def ensure(self, emails: Iterable[str], *, at: datetime) -> None:
+        missing = sorted({e for e in emails if e not in self._ids})
+        if missing:
+            self._ids |= self._uow.persons.ensure_ids(self._account_id, missing, at=at)
+
+    def find(self, addresses: Iterable[str]) -> None:
+        missing = sorted({normalize_email(a) for a in addresses} - self._ids.keys())
+        if missing:
+            found = self._uow.persons.ids_by_email(self._account_id, missing)
+            self._ids |= {email: found.get(email, NO_PERSON) for email in missing}
+
+    def id_of(self, email: str) -> str:
+        return self._ids[email]
 
     def text(self, value: str) -> str:
         return _EMAIL.sub(lambda match: self._person_id(match.group()), value)
@@ -278,8 +356,7 @@ class _Pseudonyms:
     def _person_id(self, address: str) -> str:
         email = normalize_email(address)
         if email not in self._ids:
-            person = self._uow.persons.find_by_email(self._account_id, email)
-            self._ids[email] = person.id if person is not None else NO_PERSON
+            self.find([email])
         return self._ids[email]
 
 
@@ -289,19 +366,6 @@ def _audit_target(target: str) -> str:
         return target
     items = target.split(",")
     return f"{items[0]} and {len(items) - 1} more"[:_TARGET_LENGTH]
-
-
-def _erase_candidates(uow: UnitOfWork, state: SubscriptionState) -> list[str]:
-    """People on the stored roster who are no longer on the state's roster at all."""
-    stored = uow.rosters.get(state.account_id, list(state.workspace_ids.values()))
-    remaining = {m.email for m in state.roster.members}
-    gone = {m.email for m in stored.members} - remaining
-    ids = []
-    for email in sorted(gone):
-        person = uow.persons.find_by_email(state.account_id, email)
-        if person is not None:
-            ids.append(person.id)
-    return ids
 
 
 def _add_invoice(

@@ -14,12 +14,14 @@ from enum import StrEnum
 from typing import Any
 
 from seatledger.domain.billing import SeatBilling
+from seatledger.domain.fair_billing import ActivityBook
 from seatledger.domain.invoices import InvoiceLine
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy
 from seatledger.domain.seats import Roster, SeatUsage, seat_usage
 from seatledger.service.ports import InvoiceKind as InvoiceKind
+from seatledger.service.ports import StoredRoster, Subscription
 from seatledger.service.ports import SubscriptionStatus as SubscriptionStatus
 
 
@@ -28,6 +30,17 @@ class InvoiceReason(StrEnum):
     PRORATION = "proration"
     RENEWAL = "renewal"
     CANCELLATION = "cancellation"
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """What the store holds for a loaded state, as it was read (or last written) in this
+    transaction: ``save_state`` compares with it and writes only the difference, without reading
+    the rows again (the subscription's lock keeps them as they are)."""
+
+    record: Subscription
+    roster: StoredRoster
+    addons: dict[str, int]
 
 
 @dataclass
@@ -55,6 +68,11 @@ class SubscriptionState:
     # Workspace name -> id for the workspaces the subscription covers. The roster held here names
     # workspaces by name (what people and scenario files use); the store keys them by id.
     workspace_ids: dict[str, str] = field(default_factory=dict)
+    # Fair billing's activity of the seat holders (``inactive_after``), read from the store only
+    # when the policy has the key (``service/activity.py``).
+    activity: ActivityBook = field(default_factory=ActivityBook)
+    # The rows as loaded, None for a state not read from the store (a new subscription).
+    stored: StoredRows | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.balance is None:

@@ -1,7 +1,8 @@
 """Engines: which database, and how its connections and transactions are set up.
 
-SQLite (the embedded default) gets WAL (readers never wait for the writer), foreign keys, a busy
-timeout, and ``BEGIN IMMEDIATE`` for every writing transaction: the write lock is taken when the
+SQLite (the embedded default) gets WAL (readers never wait for the writer) with ``synchronous =
+NORMAL`` (see docs/DESIGN.md for what that trades), foreign keys, a busy timeout, and ``BEGIN
+IMMEDIATE`` for every writing transaction: the write lock is taken when the
 transaction starts, so two writers never both read and then fight over the upgrade (which SQLite
 would answer with "database is locked" at once, busy timeout or not). That lock is also what
 serializes seat changes on SQLite. pysqlite's own transaction handling is switched off so
@@ -28,6 +29,8 @@ from seatledger.domain.errors import InvalidInput, SeatLedgerError
 
 DATABASE_URL_ENV = "SEATLEDGER_DATABASE_URL"
 READ_ONLY = "seatledger_read_only"
+# Whether a SQLite connection has PRAGMA query_only on (kept in the connection's info).
+_QUERY_ONLY = "seatledger_query_only"
 # How long a SQLite writer waits for another writer's transaction before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -105,6 +108,9 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         if not in_memory:
             cursor.execute("PRAGMA journal_mode = WAL")
+            # Under WAL, NORMAL syncs at checkpoints instead of at every commit: a committed
+            # transaction survives the application crashing, not the machine losing power.
+            cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
@@ -118,12 +124,14 @@ def _read_only(conn: Connection) -> bool:
 
 
 def _begin_sqlite(conn: Connection) -> None:
-    if _read_only(conn):
-        conn.exec_driver_sql("PRAGMA query_only = 1")
-        conn.exec_driver_sql("BEGIN")
-    else:
-        conn.exec_driver_sql("PRAGMA query_only = 0")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    read_only = _read_only(conn)
+    # The pragma stays set on the connection: switch it only when this transaction needs the
+    # other setting (a fresh connection has query_only off, and its info starts empty).
+    info = conn.connection.info
+    if info.get(_QUERY_ONLY, False) is not read_only:
+        conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
+        info[_QUERY_ONLY] = read_only
+    conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 def _begin_postgres(conn: Connection) -> None:

@@ -503,3 +503,23 @@ seat_intervals = Table(
     # Explaining an invoice reads a subscription's intervals; a change closes its open ones.
     Index("ix_seat_intervals_subscription", "account_id", "subscription_id", "started_at"),
 )
+
+
+# Fair billing (``inactive_after``): each seat holder's last reported activity, and the instant
+# fair billing stopped billing them (NULL while billed). One row per (subscription, person),
+# written only for subscriptions whose policy has the key; people by person id only, as in the
+# seat ledger. A row goes when the person stops holding a seat (coming back starts afresh).
+member_activity = Table(
+    "member_activity",
+    metadata,
+    _id("account_id"),
+    _id("subscription_id"),
+    _id("person_id"),
+    _at("last_active_at"),
+    _at("inactive_at", nullable=True),
+    PrimaryKeyConstraint("account_id", "subscription_id", "person_id"),
+    ForeignKeyConstraint(
+        ["account_id", "subscription_id"], ["subscriptions.account_id", "subscriptions.id"]
+    ),
+    ForeignKeyConstraint(["account_id", "person_id"], ["persons.account_id", "persons.id"]),
+)

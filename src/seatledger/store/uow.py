@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine, NestedTransaction
 
 from seatledger.store.engine import READ_ONLY
+from seatledger.store.repositories.activity import SqlMemberActivity
 from seatledger.store.repositories.api_keys import SqlApiKeys
 from seatledger.store.repositories.batches import SqlRenewalBatches
 from seatledger.store.repositories.intervals import SqlSeatIntervals
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
         self.webhook_deliveries = SqlWebhookDeliveries(self)
         self.renewal_batches = SqlRenewalBatches(self)
         self.seat_intervals = SqlSeatIntervals(self)
+        self.member_activity = SqlMemberActivity(self)
 
     @property
     def connection(self) -> Connection:

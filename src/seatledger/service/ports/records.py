@@ -5,6 +5,7 @@ They are not the rows: the store maps them. See the package docstring for the ru
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from seatledger.domain.invoices import InvoiceLine, lines_total
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Interval, Period
 from seatledger.domain.policy import Policy
+from seatledger.domain.seats import Roster
 
 Json = dict[str, Any]
 
@@ -116,6 +118,20 @@ class Person:
     @property
     def label(self) -> str:
         return self.email if self.email is not None else f"erased-{self.id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRoster:
+    """A roster as the store holds it: members name their workspace by id, and ``person_ids``
+    maps the e-mail of every member to the person's id.
+
+    ``rosters.load`` gives one and ``rosters.save`` returns the one it wrote; handed back to the
+    next ``save`` of the same transaction, it stands for the stored rows, which are then not read
+    again (the subscription's lock keeps anyone else from changing them meanwhile).
+    """
+
+    roster: Roster = field(default_factory=Roster)
+    person_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -11,6 +11,7 @@ from seatledger.domain.invoices import InvoiceLine
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.seats import Roster
+from seatledger.service.ports.activity import ActivityRepository
 from seatledger.service.ports.batches import RenewalBatchRepository
 from seatledger.service.ports.intervals import SeatIntervalRepository
 from seatledger.service.ports.records import (
@@ -27,6 +28,7 @@ from seatledger.service.ports.records import (
     OutboxEvent,
     PendingLine,
     Person,
+    StoredRoster,
     Subscription,
     TestClock,
     WebhookDelivery,
@@ -72,6 +74,14 @@ class PersonRepository(Protocol):
     def ensure(self, account_id: str, email: str, *, at: datetime) -> Person:
         """The person with this e-mail, created (without a name) when missing."""
 
+    def ids_by_email(self, account_id: str, emails: Collection[str]) -> dict[str, str]:
+        """E-mail -> person id for those of ``emails`` (already normalized) that are someone's."""
+
+    def ensure_ids(
+        self, account_id: str, emails: Collection[str], *, at: datetime
+    ) -> dict[str, str]:
+        """E-mail -> person id for every one of ``emails``, creating (as ``ensure``) the missing."""
+
     def workspace_ids(self, account_id: str, person_id: str) -> tuple[str, ...]:
         """The workspaces where the person has a membership (any status)."""
 
@@ -93,8 +103,11 @@ class SubscriptionRepository(Protocol):
     def get_for_update(self, account_id: str, subscription_id: str) -> Subscription:
         """Read and lock the row until the unit of work ends: the seat lock."""
 
-    def save(self, subscription: Subscription) -> Subscription:
-        """Write every field; returns the record with ``version`` bumped. ``Conflict`` if the
+    def save(
+        self, subscription: Subscription, *, stored: Subscription | None = None
+    ) -> Subscription:
+        """Write every field (only those that differ from ``stored``, the record as read in this
+        transaction, when given); returns the record with ``version`` bumped. ``Conflict`` if the
         stored version is no longer ``subscription.version`` (someone saved in between)."""
 
     def for_account(self, account_id: str) -> tuple[Subscription, ...]: ...
@@ -109,6 +122,15 @@ class SubscriptionRepository(Protocol):
 
     def find_for_workspace(self, account_id: str, workspace_id: str) -> Subscription | None:
         """The subscription covering the workspace, if any."""
+
+    def find_for_workspace_name(
+        self, account_id: str, name: str, *, lock: bool
+    ) -> Subscription | None:
+        """The subscription covering the workspace called ``name``, if any; with ``lock``, read
+        and locked as ``get_for_update`` does, in the same statement."""
+
+    def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
+        """Workspace id -> name for the workspaces the subscription covers."""
 
     def claim_due(self, at: datetime, *, limit: int) -> tuple[Subscription, ...]:
         """Up to ``limit`` active subscriptions of any account whose period ended at or before
@@ -125,6 +147,9 @@ class RosterRepository(Protocol):
     def get(self, account_id: str, workspace_ids: Sequence[str]) -> Roster:
         """Every membership of these workspaces with its grants, ordered by workspace, e-mail."""
 
+    def load(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
+        """``get``, with the person id of every member."""
+
     def save(
         self,
         account_id: str,
@@ -132,13 +157,17 @@ class RosterRepository(Protocol):
         roster: Roster,
         *,
         at: datetime,
-    ) -> None:
-        """Make the stored memberships of ``workspace_ids`` equal ``roster``.
+        stored: StoredRoster | None = None,
+    ) -> StoredRoster:
+        """Make the stored memberships of ``workspace_ids`` equal ``roster``; returns what is
+        stored now.
 
-        Diffs against what is stored: inserts new memberships and grants, updates changed
-        statuses, deletes what the roster no longer holds. People are found by e-mail and created
-        when missing. A member of a workspace outside ``workspace_ids``, or holding the same
-        (role, scope) twice, is refused with ``InvalidInput``.
+        Diffs against what is stored (``stored``, when given, is taken for it unread: what
+        ``load`` or the last ``save`` of this transaction returned): inserts new memberships and
+        grants, updates changed statuses, deletes what the roster no longer holds. People are
+        found by e-mail and created when missing. A member of a workspace outside
+        ``workspace_ids``, or holding the same (role, scope) twice, is refused with
+        ``InvalidInput``.
         """
 
 
@@ -434,6 +463,9 @@ class UnitOfWork(Protocol):
 
     @property
     def seat_intervals(self) -> SeatIntervalRepository: ...
+
+    @property
+    def member_activity(self) -> ActivityRepository: ...
 
     @property
     def renewal_batches(self) -> RenewalBatchRepository: ...

@@ -71,6 +71,11 @@ def next_seq(
     account's last number + 1."""
     if conn.dialect.supports_sequences:
         return sequence.next_value()
+    return next_seq_of(table, account_id)
+
+
+def next_seq_of(table: Table, account_id: Any) -> ColumnElement[int]:
+    """The account's last ``seq`` + 1 (``account_id`` a value or a ``bindparam``)."""
     return (
         select(func.coalesce(func.max(table.c.seq), 0) + 1)
         .where(table.c.account_id == account_id)

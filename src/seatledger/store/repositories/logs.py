@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Insert, Sequence, Table, bindparam, func, insert, select, update
 
 from seatledger.domain.errors import NotFound
 from seatledger.domain.money import Money
@@ -26,6 +26,7 @@ from seatledger.store.repositories._common import (
     insert_unique,
     json_object,
     next_seq,
+    next_seq_of,
 )
 from seatledger.store.tables import (
     audit_log,
@@ -36,6 +37,42 @@ from seatledger.store.tables import (
     seat_ledger,
     webhook_outbox,
     webhook_outbox_seq,
+)
+
+# Built once: the hot path only binds values (building a statement costs more than running it).
+# The values are the parameters' keys; ``k_*`` parameters are the keys of the row's sequence.
+
+# Dense per subscription: the caller holds the subscription's lock, so last + 1 is ours.
+_LEDGER_APPEND = (
+    insert(seat_ledger)
+    .values(
+        seq=select(func.coalesce(func.max(seat_ledger.c.seq), 0) + 1)
+        .where(
+            seat_ledger.c.account_id == bindparam("k_account"),
+            seat_ledger.c.subscription_id == bindparam("k_subscription"),
+        )
+        .scalar_subquery()
+    )
+    .returning(seat_ledger)
+)
+
+
+def _appends(table: Table, sequence: Sequence) -> dict[bool, Insert]:
+    """The INSERT of a per-account log row, by whether the database has sequences (``next_seq``)."""
+    return {
+        supports: insert(table).values(seq=seq).returning(table)
+        for supports, seq in (
+            (True, sequence.next_value()),
+            (False, next_seq_of(table, bindparam("k_account"))),
+        )
+    }
+
+
+_AUDIT_APPEND = _appends(audit_log, audit_log_seq)
+_OUTBOX_APPEND = _appends(webhook_outbox, webhook_outbox_seq)
+_BALANCE = select(func.coalesce(func.sum(credit_entries.c.amount_minor), 0)).where(
+    credit_entries.c.account_id == bindparam("account_id"),
+    credit_entries.c.currency == bindparam("currency"),
 )
 
 
@@ -54,29 +91,22 @@ class SqlLedger(Repository):
         person_id: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> LedgerRecord:
-        # Dense per subscription: the caller holds the subscription's lock, so last + 1 is ours.
-        seq = (
-            select(func.coalesce(func.max(seat_ledger.c.seq), 0) + 1)
-            .where(
-                seat_ledger.c.account_id == account_id,
-                seat_ledger.c.subscription_id == subscription_id,
-            )
-            .scalar_subquery()
-        )
-        values = {
-            "at": at,
-            "kind": kind,
-            "seats_total": seats_total,
-            "seats_used": seats_used,
-            "seats_at_renewal": seats_at_renewal,
-            "seats_paid": seats_paid,
-            "person_id": person_id,
-            "detail": json_object(detail),
-        }
         row = self._conn.execute(
-            insert(seat_ledger)
-            .values(account_id=account_id, subscription_id=subscription_id, seq=seq, **values)
-            .returning(seat_ledger)
+            _LEDGER_APPEND,
+            {
+                "k_account": account_id,
+                "k_subscription": subscription_id,
+                "account_id": account_id,
+                "subscription_id": subscription_id,
+                "at": at,
+                "kind": kind,
+                "seats_total": seats_total,
+                "seats_used": seats_used,
+                "seats_at_renewal": seats_at_renewal,
+                "seats_paid": seats_paid,
+                "person_id": person_id,
+                "detail": json_object(detail),
+            },
         ).one()
         return _ledger(row)
 
@@ -121,18 +151,17 @@ class SqlAudit(Repository):
         after: Mapping[str, Any] | None = None,
     ) -> AuditRecord:
         row = self._conn.execute(
-            insert(audit_log)
-            .values(
-                account_id=account_id,
-                seq=next_seq(self._conn, audit_log, audit_log_seq, account_id),
-                at=at,
-                actor=actor,
-                action=action,
-                target=target,
-                before=None if before is None else dict(before),
-                after=None if after is None else dict(after),
-            )
-            .returning(audit_log)
+            _AUDIT_APPEND[self._conn.dialect.supports_sequences],
+            {
+                "k_account": account_id,
+                "account_id": account_id,
+                "at": at,
+                "actor": actor,
+                "action": action,
+                "target": target,
+                "before": None if before is None else dict(before),
+                "after": None if after is None else dict(after),
+            },
         ).one()
         return _audit(row)
 
@@ -161,16 +190,15 @@ class SqlOutbox(Repository):
         self, account_id: str, *, event_type: str, payload: Mapping[str, Any], at: datetime
     ) -> OutboxEvent:
         row = self._conn.execute(
-            insert(webhook_outbox)
-            .values(
-                account_id=account_id,
-                seq=next_seq(self._conn, webhook_outbox, webhook_outbox_seq, account_id),
-                event_type=event_type,
-                payload=dict(payload),
-                created_at=at,
-                attempts=0,
-            )
-            .returning(webhook_outbox)
+            _OUTBOX_APPEND[self._conn.dialect.supports_sequences],
+            {
+                "k_account": account_id,
+                "account_id": account_id,
+                "event_type": event_type,
+                "payload": dict(payload),
+                "created_at": at,
+                "attempts": 0,
+            },
         ).one()
         return _event(row)
 
@@ -247,10 +275,7 @@ class SqlCredits(Repository):
 
     def balance(self, account_id: str, currency: str) -> Money:
         total = self._conn.execute(
-            select(func.coalesce(func.sum(credit_entries.c.amount_minor), 0)).where(
-                credit_entries.c.account_id == account_id,
-                credit_entries.c.currency == currency,
-            )
+            _BALANCE, {"account_id": account_id, "currency": currency}
         ).scalar_one()
         return Money.from_minor(int(total), currency)
 

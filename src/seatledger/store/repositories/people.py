@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Insert, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.service.ports import Account, Person, Workspace, new_id
@@ -112,6 +114,45 @@ class SqlPersons(Repository):
             return raced
         return person
 
+    def ids_by_email(self, account_id: str, emails: Collection[str]) -> dict[str, str]:
+        if not emails:
+            return {}
+        rows = self._conn.execute(_IDS_BY_EMAIL, {"account_id": account_id, "emails": list(emails)})
+        return {r.email: r.id for r in rows}
+
+    def ensure_ids(
+        self, account_id: str, emails: Collection[str], *, at: datetime
+    ) -> dict[str, str]:
+        wanted = list(dict.fromkeys(emails))
+        # Several at once are looked up first (a batch often names people the account has);
+        # one alone is inserted straight away, as a newcomer usually is.
+        ids = self.ids_by_email(account_id, wanted) if len(wanted) > 1 else {}
+        statement = _insert_new(self._conn)
+        taken = []
+        for email in wanted:
+            if email in ids:
+                continue
+            row = self._conn.execute(
+                statement,
+                {
+                    "account_id": account_id,
+                    "id": new_id("per"),
+                    "email": email,
+                    "display_name": None,
+                    "created_at": at,
+                    "erased_at": None,
+                },
+            ).first()
+            if row is None:
+                taken.append(email)
+            else:
+                ids[email] = row.id
+        if taken:
+            # Someone has the address already (added by a transaction that committed while this
+            # insert waited on it, or looked up above only for a batch): that is the person.
+            ids |= self.ids_by_email(account_id, taken)
+        return ids
+
     def workspace_ids(self, account_id: str, person_id: str) -> tuple[str, ...]:
         rows = self._conn.execute(
             select(memberships.c.workspace_id)
@@ -149,3 +190,19 @@ class SqlPersons(Repository):
             created_at=row.created_at,
             erased_at=row.erased_at,
         )
+
+
+_IDS_BY_EMAIL = select(persons.c.id, persons.c.email).where(
+    persons.c.account_id == bindparam("account_id"),
+    persons.c.email.in_(bindparam("emails", expanding=True)),
+)
+# A new person unless the e-mail is taken: no row comes back then, and no savepoint is needed
+# to keep the transaction usable (both databases skip the row instead of failing).
+_INSERT_NEW: dict[str, Insert] = {
+    "sqlite": sqlite.insert(persons).on_conflict_do_nothing().returning(persons.c.id),
+    "postgresql": postgresql.insert(persons).on_conflict_do_nothing().returning(persons.c.id),
+}
+
+
+def _insert_new(conn: Connection) -> Insert:
+    return _INSERT_NEW[conn.dialect.name]

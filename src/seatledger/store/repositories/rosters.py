@@ -2,21 +2,22 @@
 
 The domain works on a ``Roster`` value; the store keeps one ``memberships`` row per (workspace,
 person) and one ``role_assignments`` row per (membership, role, scope). ``save`` diffs the new
-roster against the stored rows, so an unchanged member is not touched (its timestamps keep their
-meaning) and a removed one is deleted with its grants.
+roster against the stored rows (read again, or the ``StoredRoster`` the caller kept from ``load``
+or the last ``save``), so an unchanged member is not touched (its timestamps keep their meaning),
+a removed one is deleted with its grants, and only the changed rows are written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
+from seatledger.service.ports import StoredRoster
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
 from seatledger.store.tables import memberships, persons, role_assignments
@@ -27,10 +28,44 @@ WHOLE_WORKSPACE = ""
 GrantKey = tuple[str, str]  # (role, stored scope)
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    person_id: str
-    member: Member
+_m, _p, _g = memberships, persons, role_assignments
+
+# Built once: the hot path only binds values (building a statement costs more than running it).
+# One row per grant, and one with NULL grant columns for a member without any.
+_LOAD = (
+    select(
+        _m.c.workspace_id, _m.c.person_id, _m.c.status, _p.c.email, _g.c.role, _g.c.scope,
+        _g.c.expires_at,
+    )
+    .join(_p, (_p.c.account_id == _m.c.account_id) & (_p.c.id == _m.c.person_id))
+    .outerjoin(
+        _g,
+        (_g.c.account_id == _m.c.account_id)
+        & (_g.c.workspace_id == _m.c.workspace_id)
+        & (_g.c.person_id == _m.c.person_id),
+    )
+    .where(
+        _m.c.account_id == bindparam("account_id"),
+        _m.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
+    )
+)  # fmt: skip
+
+
+def _membership_key(table: Any) -> Any:
+    return and_(
+        table.c.account_id == bindparam("k_account"),
+        table.c.workspace_id == bindparam("k_workspace"),
+        table.c.person_id == bindparam("k_person"),
+    )
+
+
+# The columns to set are the keys of the parameters passed with the statement.
+_UPDATE_MEMBERSHIP = update(_m).where(_membership_key(_m))
+_DELETE_MEMBERSHIP = delete(_m).where(_membership_key(_m))
+_DELETE_GRANTS = delete(_g).where(_membership_key(_g))
+_DELETE_GRANT = delete(_g).where(
+    _membership_key(_g), _g.c.role == bindparam("k_role"), _g.c.scope == bindparam("k_scope")
+)
 
 
 class SqlRosters(Repository):
@@ -39,8 +74,28 @@ class SqlRosters(Repository):
         self._persons = persons
 
     def get(self, account_id: str, workspace_ids: Sequence[str]) -> Roster:
-        stored = self._stored(account_id, workspace_ids)
-        return Roster(tuple(s.member for _, s in sorted(stored.items())))
+        return self.load(account_id, workspace_ids).roster
+
+    def load(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
+        rows = self._conn.execute(
+            _LOAD, {"account_id": account_id, "workspace_ids": list(workspace_ids)}
+        )
+        grants: dict[tuple[str, str], set[RoleGrant]] = {}
+        found: dict[tuple[str, str], tuple[str, str, MemberStatus]] = {}
+        for r in rows:
+            # An erased person has no memberships (erase refuses), so the e-mail is there.
+            email = r.email if r.email is not None else f"erased-{r.person_id}"
+            key = (r.workspace_id, email)
+            found[key] = (r.person_id, r.workspace_id, MemberStatus(r.status))
+            held = grants.setdefault(key, set())
+            if r.role is not None:  # the outer join's row for a member without grants
+                held.add(_grant(r))
+        members = tuple(
+            Member(email=key[1], workspace=workspace, status=status, grants=frozenset(grants[key]))
+            for key, (_, workspace, status) in sorted(found.items())
+        )
+        person_ids = {key[1]: person_id for key, (person_id, _, _) in found.items()}
+        return StoredRoster(Roster(members), person_ids)
 
     def save(
         self,
@@ -49,103 +104,77 @@ class SqlRosters(Repository):
         roster: Roster,
         *,
         at: datetime,
-    ) -> None:
+        stored: StoredRoster | None = None,
+    ) -> StoredRoster:
         wanted = _check(roster, workspace_ids)
-        stored = self._stored(account_id, workspace_ids)
-        for key in sorted(stored.keys() - wanted.keys()):
-            self._delete(account_id, stored[key].person_id, key[0])
+        if stored is None:
+            stored = self.load(account_id, workspace_ids)
+        before = {(m.workspace, m.email): m for m in stored.roster.members}
+        ids = stored.person_ids
+        for key in sorted(before.keys() - wanted.keys()):
+            self._delete(account_id, ids[key[1]], key[0])
+        added = [member for key, member in sorted(wanted.items()) if key not in before]
+        new_ids = self._persons.ensure_ids(
+            account_id, [m.email for m in added if m.email not in ids], at=at
+        )
+        person_ids = {m.email: ids.get(m.email) or new_ids[m.email] for m in wanted.values()}
+        self._insert(account_id, person_ids, added, at)
         for key, member in sorted(wanted.items()):
-            before = stored.get(key)
-            if before is None:
-                person = self._persons.ensure(account_id, member.email, at=at)
-                self._insert(account_id, person.id, member, at)
-            elif before.member != member:
-                self._update(account_id, before, member, at)
+            old = before.get(key)
+            if old is not None and old != member:
+                self._update(account_id, person_ids[member.email], old, member, at)
+        return StoredRoster(Roster(tuple(m for _, m in sorted(wanted.items()))), person_ids)
 
-    def _stored(
-        self, account_id: str, workspace_ids: Sequence[str]
-    ) -> dict[tuple[str, str], _Stored]:
-        """(workspace, e-mail) -> the stored member, grants included."""
-        m, p, g = memberships, persons, role_assignments
-        rows = self._conn.execute(
-            select(m.c.workspace_id, m.c.person_id, m.c.status, p.c.email)
-            .join(p, (p.c.account_id == m.c.account_id) & (p.c.id == m.c.person_id))
-            .where(m.c.account_id == account_id, m.c.workspace_id.in_(list(workspace_ids)))
-        ).all()
-        grant_rows = self._conn.execute(
-            select(g.c.workspace_id, g.c.person_id, g.c.role, g.c.scope, g.c.expires_at).where(
-                g.c.account_id == account_id, g.c.workspace_id.in_(list(workspace_ids))
-            )
-        ).all()
-        grants: dict[tuple[str, str], set[RoleGrant]] = {}
-        for g_row in grant_rows:
-            grants.setdefault((g_row.workspace_id, g_row.person_id), set()).add(_grant(g_row))
-        result: dict[tuple[str, str], _Stored] = {}
-        for r in rows:
-            # An erased person has no memberships (erase refuses), so the e-mail is there.
-            email = r.email if r.email is not None else f"erased-{r.person_id}"
-            member = Member(
-                email=email,
-                workspace=r.workspace_id,
-                status=MemberStatus(r.status),
-                grants=frozenset(grants.get((r.workspace_id, r.person_id), ())),
-            )
-            result[(r.workspace_id, email)] = _Stored(r.person_id, member)
-        return result
-
-    def _insert(self, account_id: str, person_id: str, member: Member, at: datetime) -> None:
+    def _insert(
+        self, account_id: str, person_ids: dict[str, str], added: list[Member], at: datetime
+    ) -> None:
+        if not added:
+            return
         self._conn.execute(
-            insert(memberships).values(
-                account_id=account_id,
-                workspace_id=member.workspace,
-                person_id=person_id,
-                status=member.status.value,
-                created_at=at,
-                updated_at=at,
-                status_changed_at=at,
-            )
+            insert(memberships),
+            [
+                {
+                    "account_id": account_id,
+                    "workspace_id": member.workspace,
+                    "person_id": person_ids[member.email],
+                    "status": member.status.value,
+                    "created_at": at,
+                    "updated_at": at,
+                    "status_changed_at": at,
+                }
+                for member in added
+            ],
         )
-        self._insert_grants(account_id, person_id, member.workspace, member.grants, at)
+        self._insert_grants(
+            account_id,
+            [(person_ids[m.email], m.workspace, grant) for m in added for grant in m.grants],
+            at,
+        )
 
-    def _update(self, account_id: str, before: _Stored, member: Member, at: datetime) -> None:
-        person_id, workspace = before.person_id, member.workspace
+    def _update(
+        self, account_id: str, person_id: str, before: Member, member: Member, at: datetime
+    ) -> None:
+        workspace = member.workspace
+        key = {"k_account": account_id, "k_workspace": workspace, "k_person": person_id}
         changes: dict[str, Any] = {"updated_at": at}
-        if before.member.status is not member.status:
+        if before.status is not member.status:
             changes |= {"status": member.status.value, "status_changed_at": at}
-        self._conn.execute(
-            update(memberships)
-            .where(
-                memberships.c.account_id == account_id,
-                memberships.c.workspace_id == workspace,
-                memberships.c.person_id == person_id,
-            )
-            .values(**changes)
-        )
+        self._conn.execute(_UPDATE_MEMBERSHIP, {**key, **changes})
         # A grant whose expiry changed is replaced: removed with the old expiry, added anew.
-        removed = before.member.grants - member.grants
-        g = role_assignments
-        for grant in removed:
+        for grant in before.grants - member.grants:
             self._conn.execute(
-                delete(g).where(
-                    g.c.account_id == account_id,
-                    g.c.workspace_id == workspace,
-                    g.c.person_id == person_id,
-                    g.c.role == grant.role,
-                    g.c.scope == _stored_scope(grant),
-                )
+                _DELETE_GRANT, {**key, "k_role": grant.role, "k_scope": _stored_scope(grant)}
             )
         self._insert_grants(
-            account_id, person_id, workspace, member.grants - before.member.grants, at
+            account_id,
+            [(person_id, workspace, grant) for grant in member.grants - before.grants],
+            at,
         )
 
     def _insert_grants(
-        self,
-        account_id: str,
-        person_id: str,
-        workspace_id: str,
-        grants: frozenset[RoleGrant],
-        at: datetime,
+        self, account_id: str, grants: list[tuple[str, str, RoleGrant]], at: datetime
     ) -> None:
+        """Insert (person id, workspace id, grant) rows, each member's in (role, scope) order."""
         if not grants:
             return
         self._conn.execute(
@@ -160,19 +189,16 @@ class SqlRosters(Repository):
                     "expires_at": grant.expires_at,
                     "created_at": at,
                 }
-                for grant in sorted(grants, key=_grant_key)
+                for person_id, workspace_id, grant in sorted(
+                    grants, key=lambda g: (g[1], g[0], _grant_key(g[2]))
+                )
             ],
         )
 
     def _delete(self, account_id: str, person_id: str, workspace_id: str) -> None:
-        key = {
-            "account_id": account_id,
-            "workspace_id": workspace_id,
-            "person_id": person_id,
-        }
-        g, m = role_assignments, memberships
-        self._conn.execute(delete(g).where(*(g.c[k] == v for k, v in key.items())))
-        self._conn.execute(delete(m).where(*(m.c[k] == v for k, v in key.items())))
+        key = {"k_account": account_id, "k_workspace": workspace_id, "k_person": person_id}
+        self._conn.execute(_DELETE_GRANTS, key)
+        self._conn.execute(_DELETE_MEMBERSHIP, key)
 
 
 def _check(roster: Roster, workspace_ids: Sequence[str]) -> dict[tuple[str, str], Member]:

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
-from seatledger.domain.policy import policy_from_mapping, policy_to_mapping
+from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Subscription, SubscriptionStatus
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
-from seatledger.store.tables import addons, subscription_workspaces, subscriptions
+from seatledger.store.tables import addons, subscription_workspaces, subscriptions, workspaces
 
 
 def _values(sub: Subscription) -> dict[str, Any]:
@@ -37,8 +50,42 @@ def _values(sub: Subscription) -> dict[str, Any]:
     }
 
 
+def _changed(sub: Subscription, stored: Subscription) -> dict[str, Any]:
+    """The columns of ``sub`` that differ from ``stored`` (the policy mapped only if it did)."""
+    changes: dict[str, Any] = {}
+    if sub.policy != stored.policy:
+        changes["policy"] = policy_to_mapping(sub.policy)
+        changes["interval"] = str(sub.policy.interval)
+    simple = {
+        "preset": (sub.preset, stored.preset),
+        "status": (sub.status.value, stored.status.value),
+        "anchor_at": (sub.anchor_at, stored.anchor_at),
+        "period_start": (sub.period.start, stored.period.start),
+        "period_end": (sub.period.end, stored.period.end),
+        "seats_total": (sub.seats_total, stored.seats_total),
+        "seats_at_renewal": (sub.seats_at_renewal, stored.seats_at_renewal),
+        "seats_paid": (sub.seats_paid, stored.seats_paid),
+        "cancel_at_period_end": (sub.cancel_at_period_end, stored.cancel_at_period_end),
+        "canceled_at": (sub.canceled_at, stored.canceled_at),
+        "test_clock_id": (sub.test_clock_id, stored.test_clock_id),
+    }
+    for column, (new, old) in simple.items():
+        if new != old:
+            changes[column] = new
+    before = proration_values(stored)
+    changes.update((k, v) for k, v in proration_values(sub).items() if v != before[k])
+    return changes
+
+
+@lru_cache(maxsize=256)
+def _policy(text: str) -> Policy:
+    return policy_from_mapping(json.loads(text))
+
+
 def _subscription(row: Any) -> Subscription:
-    policy = policy_from_mapping(row.policy)
+    # Validating a policy costs more than reading the row; the same few policies come back
+    # again and again, and a Policy is immutable, so one is built once per distinct mapping.
+    policy = _policy(json.dumps(row.policy, sort_keys=True))
     return Subscription(
         account_id=row.account_id,
         id=row.id,
@@ -76,10 +123,43 @@ def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
-def _by_key(account_id: str, subscription_id: str) -> Select[Any]:
-    return select(subscriptions).where(
-        subscriptions.c.account_id == account_id, subscriptions.c.id == subscription_id
+_sw = subscription_workspaces
+# Built once: the hot path only binds values (building a statement costs more than running it).
+_BY_KEY = select(subscriptions).where(
+    subscriptions.c.account_id == bindparam("account_id"),
+    subscriptions.c.id == bindparam("id"),
+)
+_BY_KEY_LOCKED = _BY_KEY.with_for_update()
+_BY_WORKSPACE_NAME = (
+    select(subscriptions)
+    .join(
+        _sw,
+        (_sw.c.account_id == subscriptions.c.account_id)
+        & (_sw.c.subscription_id == subscriptions.c.id),
     )
+    .join(
+        workspaces,
+        (workspaces.c.account_id == _sw.c.account_id) & (workspaces.c.id == _sw.c.workspace_id),
+    )
+    .where(
+        workspaces.c.account_id == bindparam("account_id"), workspaces.c.name == bindparam("name")
+    )
+)
+# The lock is on the subscription row only, not on the rows joined to find it.
+_BY_WORKSPACE_NAME_LOCKED = _BY_WORKSPACE_NAME.with_for_update(of=subscriptions)
+_WORKSPACE_NAMES = (
+    select(workspaces.c.id, workspaces.c.name)
+    .join(
+        _sw, (_sw.c.account_id == workspaces.c.account_id) & (_sw.c.workspace_id == workspaces.c.id)
+    )
+    .where(_sw.c.account_id == bindparam("account_id"), _sw.c.subscription_id == bindparam("id"))
+)
+# The columns to set are the keys of the parameters passed with the statement.
+_SAVE = update(subscriptions).where(
+    subscriptions.c.account_id == bindparam("k_account"),
+    subscriptions.c.id == bindparam("k_id"),
+    subscriptions.c.version == bindparam("k_version"),
+)
 
 
 class SqlSubscriptions(Repository):
@@ -96,23 +176,27 @@ class SqlSubscriptions(Repository):
         )
 
     def get(self, account_id: str, subscription_id: str) -> Subscription:
-        return self._one(_by_key(account_id, subscription_id), subscription_id)
+        return self._one(_BY_KEY, account_id, subscription_id)
 
     def get_for_update(self, account_id: str, subscription_id: str) -> Subscription:
         # PostgreSQL: the row lock every seat change of this subscription queues on. SQLite has
         # no FOR UPDATE (the compiler leaves it out): BEGIN IMMEDIATE already gave this
         # transaction the database's only write lock.
-        return self._one(_by_key(account_id, subscription_id).with_for_update(), subscription_id)
+        return self._one(_BY_KEY_LOCKED, account_id, subscription_id)
 
-    def save(self, subscription: Subscription) -> Subscription:
+    def save(
+        self, subscription: Subscription, *, stored: Subscription | None = None
+    ) -> Subscription:
+        values = _values(subscription) if stored is None else _changed(subscription, stored)
         result = self._conn.execute(
-            update(subscriptions)
-            .where(
-                subscriptions.c.account_id == subscription.account_id,
-                subscriptions.c.id == subscription.id,
-                subscriptions.c.version == subscription.version,
-            )
-            .values(version=subscription.version + 1, **_values(subscription))
+            _SAVE,
+            {
+                "k_account": subscription.account_id,
+                "k_id": subscription.id,
+                "k_version": subscription.version,
+                "version": subscription.version + 1,
+                **values,
+            },
         )
         if result.rowcount != 1:
             stored = self.get(subscription.account_id, subscription.id)  # NotFound if gone
@@ -174,6 +258,19 @@ class SqlSubscriptions(Repository):
         ).one_or_none()
         return None if row is None else _subscription(row)
 
+    def find_for_workspace_name(
+        self, account_id: str, name: str, *, lock: bool
+    ) -> Subscription | None:
+        statement = _BY_WORKSPACE_NAME_LOCKED if lock else _BY_WORKSPACE_NAME
+        row = self._conn.execute(statement, {"account_id": account_id, "name": name}).one_or_none()
+        return None if row is None else _subscription(row)
+
+    def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
+        rows = self._conn.execute(
+            _WORKSPACE_NAMES, {"account_id": account_id, "id": subscription_id}
+        )
+        return {r.id: r.name for r in rows}
+
     def claim_due(self, at: datetime, *, limit: int) -> tuple[Subscription, ...]:
         rows = self._conn.execute(
             select(subscriptions)
@@ -191,20 +288,30 @@ class SqlSubscriptions(Repository):
             ).scalar_one()
         )
 
-    def _one(self, statement: Select[Any], subscription_id: str) -> Subscription:
-        row = self._conn.execute(statement).one_or_none()
+    def _one(self, statement: Select[Any], account_id: str, subscription_id: str) -> Subscription:
+        row = self._conn.execute(
+            statement, {"account_id": account_id, "id": subscription_id}
+        ).one_or_none()
         if row is None:
             raise NotFound(kind="subscription", key=subscription_id)
         return _subscription(row)
 
 
+_ADDON_COUNTS = (
+    # Labelled: a Row is a tuple, and ``row.count`` would be tuple.count.
+    select(addons.c.name, addons.c["count"].label("n"))
+    .where(
+        addons.c.account_id == bindparam("account_id"),
+        addons.c.subscription_id == bindparam("subscription_id"),
+    )
+    .order_by(addons.c.name)
+)
+
+
 class SqlAddons(Repository):
     def counts(self, account_id: str, subscription_id: str) -> dict[str, int]:
         rows = self._conn.execute(
-            # Labelled: a Row is a tuple, and ``row.count`` would be tuple.count.
-            select(addons.c.name, addons.c["count"].label("n"))
-            .where(addons.c.account_id == account_id, addons.c.subscription_id == subscription_id)
-            .order_by(addons.c.name)
+            _ADDON_COUNTS, {"account_id": account_id, "subscription_id": subscription_id}
         )
         return {r.name: r.n for r in rows}
 
