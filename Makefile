@@ -37,6 +37,7 @@ typecheck: setup
 ## make test: lint, types, import contracts, then the whole suite on SQLite and a throwaway PostgreSQL.
 test: lint typecheck
 	scripts/ensure-chromium
+	scripts/ensure-wrk
 	scripts/with-postgres $(BIN)/pytest -p no:cacheprovider -n 2 --dist loadgroup \
 		--cov --cov-report=term --cov-report=json:.coverage.json $(PYTEST_ARGS)
 	$(BIN)/python scripts/check-domain-coverage .coverage.json

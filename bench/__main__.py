@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench import billing_run, preview, seat_change
+from bench import billing_run, http_api, preview, seat_change
 from bench.harness import (
     DEFAULT,
     FULL,
@@ -34,7 +34,7 @@ CASES: dict[str, tuple[str, str, Callable[[Sizes], Result] | None]] = {
         seat_change.TARGETS[seat_change.POSTGRES],
         seat_change.run_postgres,
     ),
-    "seat_change_http_postgres": ("ms/op", "ratio >= 0.50", None),
+    http_api.NAME: (http_api.UNIT, http_api.TARGET, http_api.run),
     billing_run.POSTGRES: (
         billing_run.UNIT,
         billing_run.TARGETS[billing_run.POSTGRES],

@@ -31,7 +31,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from seatledger.bootstrap import Runtime, bootstrap
-from seatledger.clock import ManualClock
+from seatledger.clock import Clock
 
 POSTGRES_ENV = "SEATLEDGER_TEST_POSTGRES_URL"
 NO_POSTGRES = f"no PostgreSQL server ({POSTGRES_ENV} unset: run under scripts/with-postgres)"
@@ -55,7 +55,7 @@ class Db:
             return str(parsed.database)
         return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
-    def runtime(self, clock: ManualClock) -> Runtime:
+    def runtime(self, clock: Clock) -> Runtime:
         return bootstrap(self.url, clock=clock, migrate_first=True)
 
     def raw(self) -> Raw:

@@ -43,13 +43,18 @@ class Sizes:
     # HTTP: seconds of load per run and side, subscriptions the load spreads over.
     http_seconds: int
     http_subscriptions: int
+    # Worker counts above this are run at this count (the smoke test keeps process starts few).
+    max_workers: int
+
+    def workers(self, counts: Sequence[int]) -> tuple[int, ...]:
+        return tuple(sorted({min(count, self.max_workers) for count in counts}))
 
 
 QUICK = Sizes(
     runs=3,
     seat_ops=4,
     seat_subscriptions=2,
-    billing_subscriptions=6,
+    billing_subscriptions=16,
     preview_members=10,
     preview_months=3,
     preview_calls=10,
@@ -57,6 +62,7 @@ QUICK = Sizes(
     billing_runs=3,
     http_seconds=1,
     http_subscriptions=2,
+    max_workers=2,
 )
 DEFAULT = Sizes(
     runs=5,
@@ -70,6 +76,7 @@ DEFAULT = Sizes(
     billing_runs=3,
     http_seconds=10,
     http_subscriptions=20,
+    max_workers=16,
 )
 FULL = Sizes(
     runs=5,
@@ -83,6 +90,7 @@ FULL = Sizes(
     billing_runs=3,
     http_seconds=30,
     http_subscriptions=50,
+    max_workers=16,
 )
 
 

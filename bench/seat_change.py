@@ -245,13 +245,13 @@ def _measure(name: str, db: Db, sizes: Sizes) -> Result:
     clock = ManualClock(START_AT)
     rt = db.runtime(clock)
     raw = db.raw()
-    plan = _plan(WORKERS[name])
+    plan = _plan(sizes.workers(WORKERS[name]))
     try:
         # Room for both sides in every phase and run (round-robin is even up to one op per
         # worker), and the warm-up.
         many = sum(seat_workers.phase_ops(sizes.seat_ops, w) for w, hot in plan if not hot)
         hot_ops = sum(seat_workers.phase_ops(sizes.seat_ops, w) for w, hot in plan if hot)
-        per_sub = -(-many // sizes.seat_subscriptions) + max(WORKERS[name])
+        per_sub = -(-many // sizes.seat_subscriptions) + max(w for w, _ in plan)
         subs = [
             with_workspace_id(raw, new_subscription(rt, i, 2 * sizes.runs * per_sub + 4))
             for i in range(sizes.seat_subscriptions)

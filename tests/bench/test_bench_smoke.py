@@ -4,9 +4,13 @@ the figures depend on the machine, only their presence and sign are checked here
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NAMES = {
@@ -19,20 +23,20 @@ NAMES = {
 }
 
 
-def test_quick_seat_change_writes_every_name_and_positive_figures(tmp_path: Path) -> None:
+def _quick(tmp_path: Path, *names: str) -> tuple[dict[str, dict[str, Any]], str]:
+    """``python -m bench --quick --only NAME...``: the report's rows by name, and stdout."""
     output = tmp_path / "latest.json"
+    only = [arg for name in names for arg in ("--only", name)]
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--only", "seat_change_sqlite",
-         "--output", str(output)],
+        [sys.executable, "-m", "bench", "--quick", *only, "--output", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,
         check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert "seat_change_sqlite" in done.stdout
-
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(output.read_text(encoding="utf-8"))
     assert set(report) == {"machine", "results"}
     assert report["machine"]["mode"] == "quick"
@@ -40,20 +44,70 @@ def test_quick_seat_change_writes_every_name_and_positive_figures(tmp_path: Path
     assert set(by_name) == NAMES
     for row in report["results"]:
         assert {"name", "engine", "baseline", "unit", "ratio", "target"} <= set(row)
+    return by_name, done.stdout
 
-    seat = by_name["seat_change_sqlite"]
-    assert seat["engine"] > 0
-    assert seat["baseline"] > 0
-    assert seat["ratio"] == seat["baseline"] / seat["engine"]
-    assert seat["oversold"] == 0
-    assert set(seat["cases"]) == {"1 worker, many", "4 workers, many", "4 workers, hot"}
-    assert all(case["engine"] > 0 and case["baseline"] > 0 for case in seat["cases"].values())
+
+def _seat_case(row: dict[str, Any], labels: set[str]) -> None:
+    assert row["engine"] > 0
+    assert row["baseline"] > 0
+    assert row["ratio"] == row["baseline"] / row["engine"]
+    assert row["oversold"] == 0
+    assert set(row["cases"]) == labels
+    assert all(case["engine"] > 0 and case["baseline"] > 0 for case in row["cases"].values())
     # The reported figure is the worst worker count's.
-    assert seat["ratio"] == min(case["ratio"] for case in seat["cases"].values())
-    assert seat["rows_per_op"]["memberships"] == 1
+    assert row["ratio"] == min(case["ratio"] for case in row["cases"].values())
+    assert row["engine_p50"] <= row["engine_p99"]
+    assert row["baseline_p50"] <= row["baseline_p99"]
+
+
+def test_quick_seat_change_writes_every_name_and_positive_figures(tmp_path: Path) -> None:
+    by_name, stdout = _quick(tmp_path, "seat_change_sqlite")
+    assert "seat_change_sqlite" in stdout
+
+    # --quick runs the 4-worker phases with 2 workers: fewer processes to start.
+    _seat_case(
+        by_name["seat_change_sqlite"], {"1 worker, many", "2 workers, many", "2 workers, hot"}
+    )
+    assert by_name["seat_change_sqlite"]["rows_per_op"]["memberships"] == 1
 
     # A case not run is reported as such, never with a figure.
     skipped = by_name["billing_run_sqlite"]
     assert skipped["engine"] is None
     assert skipped["ratio"] is None
     assert skipped["note"] == "not measured yet"
+
+
+@pytest.mark.postgres
+def test_quick_postgres_and_billing_cases_measure_both_sides(tmp_path: Path) -> None:
+    if not os.environ.get("SEATLEDGER_TEST_POSTGRES_URL"):
+        pytest.fail("run through scripts/with-postgres (SEATLEDGER_TEST_POSTGRES_URL unset)")
+    by_name, _ = _quick(
+        tmp_path,
+        "seat_change_postgres",
+        "seat_change_http_postgres",
+        "billing_run_postgres",
+        "billing_run_sqlite",
+    )
+    seat = by_name["seat_change_postgres"]
+    _seat_case(seat, {"1 worker, many", "2 workers, many", "2 workers, hot"})
+    assert seat["worst_p99_ratio"] > 0
+    assert isinstance(seat["meets_p99_target"], bool)
+
+    http = by_name["seat_change_http_postgres"]
+    assert http["engine"] > 0 and http["baseline"] > 0
+    assert http["oversold"] == 0
+    assert set(http["cases"]) == {"1 worker", "2 workers"}
+    assert all(case["engine_requests"] > 0 for case in http["cases"].values())
+
+    for name in ("billing_run_postgres", "billing_run_sqlite"):
+        billing = by_name[name]
+        assert billing["engine"] > 0 and billing["baseline"] > 0
+        assert billing["ratio"] == billing["baseline"] / billing["engine"]
+        # Peak memory at two sizes, the larger four times the smaller.
+        sizes = sorted(int(n) for n in billing["peak_memory_kb"])
+        assert len(sizes) == 2
+        assert all(kb > 0 for kb in billing["peak_memory_kb"].values())
+    postgres = by_name["billing_run_postgres"]
+    assert postgres["baseline_kind"] == "copy"
+    assert postgres["executemany_ratio"] == postgres["executemany"] / postgres["engine"]
+    assert by_name["billing_run_sqlite"]["baseline_kind"] == "executemany"
