@@ -129,8 +129,13 @@ def record_activities(
             effects = Effects()
             at = now_of(uow, state, svc.clock)
             advance(state, effects, until=at)
+            book = state.activity
             for index in by_subscription[sub_id]:
                 outcomes[index] = _apply(state, effects, reports[index], actor=actor, at=at)
+            if effects == Effects() and state.activity is book:
+                # Nothing fell due and no report was kept (fair billing off, or no seat held):
+                # the report changes nothing, not even the subscription's version.
+                continue
             invoices.extend(save_state(uow, state, effects, at=at))
             credit = credit_created(effects, state.policy.currency)
             if not credit.is_zero:
