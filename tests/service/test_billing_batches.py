@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from seatledger.bootstrap import Runtime
 from seatledger.policy_files import resolve_policy
-from seatledger.service import accounts, members, renewals, subscriptions
+from seatledger.service import accounts, activity, members, renewals, subscriptions, test_clocks
 from seatledger.service.billing_run import run_billing
 from seatledger.store.tables import pending_lines
 
@@ -160,7 +160,9 @@ def written(runtime: Runtime, account_id: str) -> dict[str, Any]:
                 plain([c.at, c.amount, c.reason, c.invoice_id])
                 for c in uow.credits.entries(account_id)
             ],
-            "pending": [(d, number_of.get(i)) for d, i in billed],
+            # By what they say, not when they were written: the run writes a line parked by a
+            # member going inactive when it bills, a test clock at the instant it was parked.
+            "pending": sorted((d, number_of.get(i)) for d, i in billed),
         }
 
 
@@ -201,3 +203,81 @@ def test_an_account_with_a_renewal_the_batch_cannot_write_is_left_whole_to_the_g
     assert renewed.billed == 1
     assert [v.number for v in renewed.issued] == ["000002"]
     assert renewed.failed == {}
+
+
+def test_the_billing_run_marks_idle_holders_inactive_as_a_test_clock_advance_does(
+    database_url: str,
+) -> None:
+    """Fair billing (``inactive_after``) keeps records a set-based renewal does not write, so the
+    run bills such a subscription through the gateway: the member idle since the period began is
+    credited from the instant 14 days on, exactly as moving a test clock over the same time does.
+    Two accounts live the same January, one on the wall clock, one on a test clock."""
+    fair = resolve_policy("voltasis-pro", {"inactive_after": "P14D"})
+    with runtime_at(database_url, at("2026-01-01")) as (runtime, wall):
+        walled = accounts.create_account(runtime, name="wall")
+        clocked = accounts.create_account(runtime, name="clocked")
+        clock_id = test_clocks.create_test_clock(
+            runtime, account_id=clocked, at=at("2026-01-01")
+        ).id
+        for account_id, on_clock in ((walled, None), (clocked, clock_id)):
+            subscriptions.subscribe(
+                runtime,
+                account_id=account_id,
+                policy=fair,
+                preset="voltasis-pro",
+                workspaces=[WORKSPACE],
+                owner_email=OWNER,
+                seats=1,
+                test_clock_id=on_clock,
+            )
+            join("ana@main.test")(runtime, account_id)
+        # The owner works on Jan 25; ana never does.
+        wall.move_to(at("2026-01-25"))
+        test_clocks.advance_test_clock(
+            runtime, account_id=clocked, clock_id=clock_id, to=at("2026-01-25")
+        )
+        for account_id in (walled, clocked):
+            activity.record_activity(
+                runtime, account_id=account_id, workspace=WORKSPACE, actor=OWNER, email=OWNER
+            )
+        wall.move_to(at("2026-02-10"))
+        summary = run_billing(runtime)
+        test_clocks.advance_test_clock(
+            runtime, account_id=clocked, clock_id=clock_id, to=at("2026-02-10")
+        )
+        assert (summary.subscriptions_billed, summary.failures) == (1, ())
+        by_wall, by_clock = written(runtime, walled), written(runtime, clocked)
+        # The clock writes the subscription at each instant something fell due (a higher
+        # version); the run once, when it bills.
+        by_clock["subscription"] = replace(
+            by_clock["subscription"], test_clock_id=None, version=by_wall["subscription"].version
+        )
+        assert by_wall == by_clock
+        assert (
+            activity_rows(runtime, walled)
+            == activity_rows(runtime, clocked)
+            == {
+                OWNER: (at("2026-01-25"), at("2026-02-08")),
+                "ana@main.test": (at("2026-01-01"), at("2026-01-15")),
+            }
+        )
+        renewal = next(i for i in by_wall["invoices"] if i[0].reason == "renewal")[0]
+        # Jan 1 ana joined (1 x 10.00, pending). Jan 15 both went inactive (each 1 x 10.00 x
+        # 17/31 days = 5.4838 -> -5.48); the owner's activity of Jan 25 billed them again
+        # (1 x 10.00 x 7/31 = 2.258 -> 2.26). Feb 1 bills the owner alone.
+        assert [(ln[0], ln[1], ln[3]) for ln in renewal.lines] == [
+            ("proration_charge", 1, "10.00"),
+            ("proration_credit", 1, "-5.48"),
+            ("proration_credit", 1, "-5.48"),
+            ("proration_charge", 1, "2.26"),
+            ("seats", 1, "10.00"),
+        ]
+        assert renewal.total == "11.30"  # 10.00 - 5.48 - 5.48 + 2.26 + 10.00
+
+
+def activity_rows(runtime: Runtime, account_id: str) -> dict[str, tuple[Any, Any]]:
+    """Fair billing's records of the account: e-mail -> (last_active_at, inactive_at)."""
+    with runtime.uow() as uow:
+        (sub,) = uow.subscriptions.for_account(account_id)
+        stored = uow.member_activity.load(account_id, sub.id)
+    return {email: (a.last_active_at, a.inactive_at) for email, a in stored.items()}

@@ -153,7 +153,7 @@ class SqlRenewalBatches(Repository):
                 tuple_(pl.c.account_id, pl.c.subscription_id).in_(keys),
                 pl.c.invoice_id.is_(None),
             )
-            .order_by(pl.c.created_at, pl.c.id)
+            .order_by(pl.c.created_at, pl.c.period_start, pl.c.id)  # as pending_lines.unbilled
         ):
             found.setdefault((row.account_id, row.subscription_id), []).append(
                 PendingLine(

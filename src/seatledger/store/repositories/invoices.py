@@ -238,7 +238,9 @@ class SqlPendingLines(Repository):
                 pending_lines.c.subscription_id == subscription_id,
                 pending_lines.c.invoice_id.is_(None),
             )
-            .order_by(pending_lines.c.created_at, pending_lines.c.id)
+            # Lines parked by one change (members going inactive as time caught up) share its
+            # instant: their own start orders them, so the invoice reads the same however late.
+            .order_by(pending_lines.c.created_at, pending_lines.c.period_start, pending_lines.c.id)
         )
         return tuple(
             PendingLine(
