@@ -89,6 +89,52 @@ def test_seat_holders_count_persons(
     assert seat_holders(roster, seed_policy(preset), AT) == {f"{h}@x.test" for h in holders}
 
 
+def test_seat_holders_asked_again_answer_for_the_roster_policy_and_instant_asked(
+    seed_policy: PolicyOf, roster_of: RosterOf
+) -> None:
+    """Regression guard for the one-entry memo of ``seat_holders``: a second question about
+    another roster, another policy or another instant must not get the first one's answer."""
+    policy = seed_policy("rallly")
+    expiring = Roster(
+        (
+            Member(
+                "ana@x.test",
+                "main",
+                MemberStatus.ACTIVE,
+                frozenset({RoleGrant("member", expires_at=AT + timedelta(days=1))}),
+            ),
+        )
+    )
+    later = AT + timedelta(days=2)
+
+    assert seat_holders(expiring, policy, AT) == {"ana@x.test"}
+    assert seat_holders(expiring, policy, AT) == {"ana@x.test"}
+    assert seat_holders(expiring, policy, later) == set()
+    assert seat_holders(roster_of("bob active member"), policy, later) == {"bob@x.test"}
+    # An equal roster built anew, and a policy that bills nobody: answered afresh.
+    assert seat_holders(roster_of("bob active member"), seed_policy("reviewer-pro"), later) == set()
+
+
+def test_a_roster_renamed_keeps_every_member_under_the_new_workspace_name() -> None:
+    grants = frozenset({RoleGrant("admin"), RoleGrant("viewer", "p1")})
+    roster = Roster(
+        (
+            Member("ana@x.test", "ws_1", MemberStatus.ACTIVE, grants),
+            Member("bob@x.test", "ws_2", MemberStatus.PENDING),
+        )
+    )
+
+    renamed = roster.renamed({"ws_1": "team", "ws_2": "studio", "ws_3": "unused"})
+
+    assert renamed == Roster(
+        (
+            Member("ana@x.test", "team", MemberStatus.ACTIVE, grants),
+            Member("bob@x.test", "studio", MemberStatus.PENDING),
+        )
+    )
+    assert renamed.renamed({"team": "ws_1", "studio": "ws_2"}) == roster
+
+
 def test_separate_subscriptions_count_the_same_person_once_each(
     seed_policy: PolicyOf, roster_of: RosterOf
 ) -> None:

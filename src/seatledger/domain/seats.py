@@ -10,7 +10,7 @@ unexpired billable role. An assignment with ``expires_at`` stops counting at tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -77,6 +77,21 @@ class Roster:
             tuple(m for m in self.members if (m.email, m.workspace) != (email, workspace))
         )
 
+    def renamed(self, workspaces: Mapping[str, str]) -> Roster:
+        """This roster with every member's workspace renamed through ``workspaces`` (old ->
+        new; every workspace of the roster must be a key). The store names workspaces by id, the
+        state by name: a seat change renames its roster both ways, so this is a hot path and
+        builds each member directly instead of through ``dataclasses.replace``.
+
+        Example: ``Roster((Member("ana@x.test", "ws_1", ACTIVE),)).renamed({"ws_1": "team"})``
+        holds ``Member("ana@x.test", "team", ACTIVE)``.
+        """
+        return Roster(
+            tuple(
+                Member(m.email, workspaces[m.workspace], m.status, m.grants) for m in self.members
+            )
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class SeatUsage:
@@ -135,12 +150,30 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
     Example (upcoach): ana is Admin of the organization and Program Facilitator in programs p1 and
     p2; bob is only a Participant. ``seat_holders`` is ``{"ana@x.test"}``: one seat, not three.
     """
-    return frozenset(
+    last = _last_holders
+    if last is not None and last[0] is roster and last[1] is policy and last[2] == at:
+        return last[3]
+    holders = frozenset(
         member.email
         for member in roster.members
         if status_counts(member.status, policy)
         and any(policy.is_billable(g.role) and g.live_at(at) for g in member.grants)
     )
+    _remember_holders((roster, policy, at, holders))
+    return holders
+
+
+# The last answer of ``seat_holders``: one seat change asks it several times for the same roster,
+# policy and instant (the check, the usage before and after, the ledger), and each answer walks the
+# whole roster. Rosters and policies are immutable, so the same objects give the same answer; the
+# entry holds them, so their ids cannot be reused while it is kept. Replaced whole (one
+# assignment), so a thread reads either the old entry or the new one.
+_last_holders: tuple[Roster, Policy, datetime, frozenset[str]] | None = None
+
+
+def _remember_holders(entry: tuple[Roster, Policy, datetime, frozenset[str]]) -> None:
+    global _last_holders
+    _last_holders = entry
 
 
 def free_role_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -82,7 +81,7 @@ def _load(uow: UnitOfWork, sub: Subscription) -> SubscriptionState:
     account_id = sub.account_id
     names = uow.subscriptions.workspace_names(account_id, sub.id)
     stored = uow.rosters.load(account_id, sorted(names))
-    roster = Roster(tuple(replace(m, workspace=names[m.workspace]) for m in stored.roster.members))
+    roster = stored.roster.renamed(names)
     addons = uow.addons.counts(account_id, sub.id)
     return SubscriptionState(
         account_id=account_id,
@@ -190,9 +189,7 @@ def save_state(
 
 
 def _stored_roster(state: SubscriptionState) -> Roster:
-    return Roster(
-        tuple(replace(m, workspace=state.workspace_ids[m.workspace]) for m in state.roster.members)
-    )
+    return state.roster.renamed(state.workspace_ids)
 
 
 def _write_effects(

@@ -125,9 +125,7 @@ def _state(sub: Subscription, stored: StoredParts, balance: Money) -> Subscripti
             seats_paid=sub.seats_paid,
             invoiced=sub.seats_invoiced,
         ),
-        roster=Roster(
-            tuple(replace(m, workspace=names[m.workspace]) for m in stored.roster.members)
-        ),
+        roster=stored.roster.renamed(names),
         workspaces=tuple(sorted(names.values())),
         addons=dict(stored.addons),
         pending=[p.line for p in stored.pending],

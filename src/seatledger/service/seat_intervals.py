@@ -11,7 +11,6 @@ an erased e-mail address.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import datetime
 
 from seatledger.domain.seat_intervals import (
@@ -74,8 +73,7 @@ def record_seat_intervals(
     if state.status is SubscriptionStatus.CANCELED:
         after, when, reason = Roster(), state.canceled_at or at, IntervalReason.CANCELLATION
     else:
-        ids = state.workspace_ids
-        after = Roster(tuple(replace(m, workspace=ids[m.workspace]) for m in state.roster.members))
+        after = state.roster.renamed(state.workspace_ids)
         when = at
     changes = interval_changes(before, after, state.policy, when, reason)
     if not changes.closed and not changes.opened:
