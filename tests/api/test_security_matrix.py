@@ -139,6 +139,23 @@ ROWS = [
         denied=409,
         body=lambda role: {"person_id": "{person:roles-owner}"},
     ),
+    # Fair billing's reports: anyone their own, someone else's (here) the member managers.
+    Row(
+        "POST",
+        "/v1/workspaces/{ws}/activity",
+        200,
+        MEMBER_MANAGERS,
+        404,
+        body=_json({"email": email("roles-owner")}),
+    ),
+    Row(
+        "POST",
+        "/v1/accounts/{account}/activity",
+        200,
+        MEMBER_MANAGERS,
+        404,
+        body=_json({"reports": [{"workspace_id": "{ws}", "email": email("roles-admin")}]}),
+    ),
     Row("GET", "/v1/invoices", 200, MANAGERS, 200),
     Row("GET", "/v1/invoices/{invoice}", 200, MANAGERS, 404),
     Row("GET", "/v1/invoices/{invoice}/html", 200, MANAGERS, 404),
@@ -198,7 +215,19 @@ def fill(text: str, world: World, role: str) -> str:
 def fill_body(body: dict[str, Any] | None, world: World, role: str) -> dict[str, Any] | None:
     if body is None:
         return None
-    return {k: fill(v, world, role) if isinstance(v, str) else v for k, v in body.items()}
+    filled: dict[str, Any] = _filled(body, world, role)
+    return filled
+
+
+def _filled(value: Any, world: World, role: str) -> Any:
+    """``value`` with every string in it filled, however deep (a batch's reports)."""
+    if isinstance(value, str):
+        return fill(value, world, role)
+    if isinstance(value, dict):
+        return {k: _filled(v, world, role) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_filled(v, world, role) for v in value]
+    return value
 
 
 def call(client: TestClient, row: Row, world: World, role: str) -> Any:

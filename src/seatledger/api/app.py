@@ -24,6 +24,7 @@ from seatledger import __version__
 from seatledger.api import limits
 from seatledger.api.accounts.endpoints import router as accounts
 from seatledger.api.accounts.endpoints import signup
+from seatledger.api.activity.endpoints import router as activity
 from seatledger.api.api_keys.endpoints import router as api_keys
 from seatledger.api.deliverer import WebhookWorker
 from seatledger.api.invoices.endpoints import router as invoices
@@ -125,6 +126,7 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
         subscriptions,
         seats,
         members,
+        activity,
         invoices,
         simulations,
         test_clocks,

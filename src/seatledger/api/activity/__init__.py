@@ -1,0 +1,1 @@
+"""activity: the router and the schemas of fair billing's activity reports."""
