@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from seatledger import bootstrap, presets
+from seatledger.cli.activity import register as register_activity
 from seatledger.cli.billing import register as register_billing
 from seatledger.cli.errors import fail, refusals_exit
 from seatledger.cli.explain import register as register_explain
@@ -38,6 +39,7 @@ scenario_app = typer.Typer(
 )
 app.add_typer(presets_app, name="presets")
 app.add_typer(scenario_app, name="scenario")
+register_activity(app)
 register_billing(app)
 register_explain(app)
 register_serve(app)
