@@ -77,25 +77,35 @@ class SqlRosters(Repository):
         return self.load(account_id, workspace_ids).roster
 
     def load(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
+        # Every seat change and preview reads the whole roster, so this loop runs once per
+        # membership and grant: rows are fetched at once and unpacked as tuples, statuses looked up
+        # in a dict, and equal grants and sets of grants (most members hold the same few) built once.
         rows = self._conn.execute(
             _LOAD, {"account_id": account_id, "workspace_ids": list(workspace_ids)}
-        )
-        grants: dict[tuple[str, str], set[RoleGrant]] = {}
+        ).all()
+        grants: dict[tuple[str, str], list[RoleGrant]] = {}
         found: dict[tuple[str, str], tuple[str, str, MemberStatus]] = {}
-        for r in rows:
+        made: dict[tuple[str, str, Any], RoleGrant] = {}
+        for workspace_id, person_id, status, email, role, scope, expires_at in rows:
             # An erased person has no memberships (erase refuses), so the e-mail is there.
-            email = r.email if r.email is not None else f"erased-{r.person_id}"
-            key = (r.workspace_id, email)
-            found[key] = (r.person_id, r.workspace_id, MemberStatus(r.status))
-            held = grants.setdefault(key, set())
-            if r.role is not None:  # the outer join's row for a member without grants
-                held.add(_grant(r))
-        members = tuple(
-            Member(email=key[1], workspace=workspace, status=status, grants=frozenset(grants[key]))
-            for key, (_, workspace, status) in sorted(found.items())
-        )
+            key = (workspace_id, email if email is not None else f"erased-{person_id}")
+            found[key] = (person_id, workspace_id, _STATUSES[status])
+            held = grants.setdefault(key, [])
+            if role is not None:  # the outer join's row for a member without grants
+                grant = made.get((role, scope, expires_at))
+                if grant is None:
+                    grant = made[(role, scope, expires_at)] = _grant(role, scope, expires_at)
+                held.append(grant)
+        sets: dict[tuple[RoleGrant, ...], frozenset[RoleGrant]] = {}
+        members = []
+        for key, (_, workspace, status) in sorted(found.items()):
+            listed = tuple(grants[key])
+            granted = sets.get(listed)
+            if granted is None:
+                granted = sets[listed] = frozenset(listed)
+            members.append(Member(key[1], workspace, status, granted))
         person_ids = {key[1]: person_id for key, (person_id, _, _) in found.items()}
-        return StoredRoster(Roster(members), person_ids)
+        return StoredRoster(Roster(tuple(members)), person_ids)
 
     def save(
         self,
@@ -238,9 +248,10 @@ def _grant_key(grant: RoleGrant) -> GrantKey:
     return (grant.role, _stored_scope(grant))
 
 
-def _grant(row: Any) -> RoleGrant:
+def _grant(role: str, scope: str, expires_at: datetime | None) -> RoleGrant:
     return RoleGrant(
-        role=row.role,
-        scope=None if row.scope == WHOLE_WORKSPACE else row.scope,
-        expires_at=row.expires_at,
+        role=role, scope=None if scope == WHOLE_WORKSPACE else scope, expires_at=expires_at
     )
+
+
+_STATUSES = {status.value: status for status in MemberStatus}
