@@ -38,6 +38,8 @@ ACTIONS = (
     "add_addon",
     "remove_addon",
     "cancel",
+    # Beyond SCENARIOS.md: fair billing's activity report, `{email, at?}` (see runner.py).
+    "activity",
 )
 ERROR_CODES = (
     "seat_limit_reached",
@@ -264,6 +266,16 @@ def _argument(action: str, value: object, file: str, step: int) -> Any:
             "role": _text(spec["role"], file, step, f"{name}.role"),
             "scope": _text(spec["scope"], file, step, f"{name}.scope")
             if spec.get("scope") is not None
+            else None,
+        }
+    if action == "activity":
+        # `at` is when the member was active (default: the step's instant); the report is made at
+        # the step's instant, so an `at` later than it is refused when the step runs.
+        spec = _mapping(value, file, step, name, frozenset({"email", "at"}), ("email",))
+        return {
+            "email": _text(spec["email"], file, step, "activity.email"),
+            "at": parse_instant(spec["at"], file, step, "activity.at")
+            if spec.get("at") is not None
             else None,
         }
     if action in ("add_addon", "remove_addon"):

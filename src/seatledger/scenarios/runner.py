@@ -7,8 +7,9 @@ renewal and expiry that falls due on the way is issued in order; then the step's
 its expectations are compared with what happened. See SCENARIOS.md for the contract.
 
 Beyond SCENARIOS.md: ``expect.message`` (a refusal's exact text; ``message`` in ``--json``),
-``remove_addon`` and add-on ``count``, and each invoice's ``kind`` (``invoice`` / ``credit_note``)
-in ``--json``. A step acts, unless ``as`` says otherwise, as the owner of the subscription covering
+``remove_addon`` and add-on ``count``, each invoice's ``kind`` (``invoice`` / ``credit_note``)
+in ``--json``, and ``activity: {email, at?}`` (fair billing: the member was active at ``at``,
+default the step's instant; reported by the member unless ``as`` names someone else). A step acts, unless ``as`` says otherwise, as the owner of the subscription covering
 its workspace: ``owner@<workspace>.test``, or for a bundle ``owner@<first covered workspace>.test``,
 who owns every workspace of the bundle.
 """
@@ -30,7 +31,7 @@ from seatledger.domain.money import Money
 from seatledger.domain.policy import Policy
 from seatledger.domain.seats import SeatUsage
 from seatledger.scenarios.format import Expect, Scenario, Step, scenario_policy
-from seatledger.service import accounts, billing, members, subscriptions
+from seatledger.service import accounts, activity, billing, members, subscriptions
 from seatledger.service.context import Services
 from seatledger.service.gateway import load_state
 from seatledger.service.ports import DatabaseNotMigrated
@@ -208,6 +209,8 @@ class _Run:
         }
         if action in simple:
             return simple[action](svc, **common, actor=actor, email=arg)
+        if action == "activity":
+            return self.report_activity(workspace, step.actor or arg["email"], arg)
         if action in ("add_addon", "remove_addon"):
             name = arg["name"]
             addon = self.policy.addons.get(name)
@@ -229,6 +232,25 @@ class _Run:
         # cancel
         return subscriptions.cancel_subscription(
             svc, **common, actor=actor, at_period_end=arg["at_period_end"]
+        )
+
+    def report_activity(self, workspace: str, actor: str, arg: dict[str, Any]) -> ChangeResult:
+        """A fair-billing activity report, answered like any other step: the seats after it,
+        the invoices it issued (a member billed again) and the credit it created."""
+        svc, currency = self.svc, self.policy.currency
+        reported = activity.record_activity(
+            svc,
+            account_id=self.account_id,
+            workspace=workspace,
+            actor=actor,
+            email=arg["email"],
+            active_at=arg["at"],
+        )
+        return ChangeResult(
+            seats=subscriptions.seat_usage_of(svc, account_id=self.account_id, workspace=workspace),
+            invoices=reported.invoices,
+            credited=reported.credited.get(currency, Money.zero(currency)),
+            balance=accounts.credit_balance(svc, account_id=self.account_id, currency=currency),
         )
 
     def seats_bought(self, workspace: str) -> int:
