@@ -89,11 +89,17 @@ class SeatBilling:
     seats_at_renewal: int
     seats_paid: int
     invoiced: SeatsInvoiced | None = None
+    # billing_basis peak / true_up (domain/peak_billing.py): the most seats used since
+    # ``peak_since`` (the period start, or the last true-up reconciliation); None under purchased.
+    seats_peak: int | None = None
+    peak_since: datetime | None = None
 
     def __post_init__(self) -> None:
         _require_count(self.seats_total, "seats_total")
         _require_count(self.seats_at_renewal, "seats_at_renewal")
         _require_count(self.seats_paid, "seats_paid")
+        if self.seats_peak is not None:
+            _require_count(self.seats_peak, "seats_peak")
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +399,16 @@ def _recurring_lines(
         label = _addon_label(name, addon.seats)
         lines += _lines(LineKind.ADDON, label, count, addon.price, share, covered, policy)
     return tuple(lines)
+
+
+def seat_line(
+    policy: Policy, kind: LineKind, covered: Period, quantity: int, share: Fraction
+) -> tuple[InvoiceLine, ...]:
+    """Zero or one seat line of ``kind``: ``quantity × seat_price × share``, settled once with the
+    policy's rounding, covering ``covered`` (no line for a quantity of 0). The peak and true-up
+    lines of ``peak_billing`` are built with it. Example: ``seats``, 3 seats at USD 10, share 1/2:
+    ``3 × Seat`` USD 15.00."""
+    return _lines(kind, "Seat", quantity, policy.seat_price, share, covered, policy)
 
 
 def _amount(lines: Sequence[InvoiceLine]) -> Decimal:

@@ -46,6 +46,16 @@ from seatledger.domain.invoices import InvoiceLine, LineKind, lines_total
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period, add_months, period_index_at, period_n
 from seatledger.domain.policy import OnDecrease, OnIncrease, SeatMode
+from seatledger.service.peak_engine import (
+    move_capacity_freely,
+    note_peak,
+    opening_seats,
+    peak_arrears,
+    reconcile,
+    renewal_commitment,
+    renewed_billing,
+    true_up_due,
+)
 from seatledger.service.state import (
     AuditEntry,
     CreditMovement,
@@ -62,7 +72,9 @@ from seatledger.service.state import (
 def record(
     state: SubscriptionState, effects: Effects, at: datetime, kind: str, **detail: object
 ) -> None:
-    """Append the subscription's seat figures after a change to the seat ledger."""
+    """Append the subscription's seat figures after a change to the seat ledger (and, under
+    ``billing_basis`` peak or true_up, raise the peak to the seats in use now)."""
+    note_peak(state, at)
     usage = state.usage(at)
     email = detail.pop("email", None)
     effects.ledger.append(
@@ -185,11 +197,29 @@ def bill_seat_change(
     reason: str,
     email: str | None = None,
 ) -> None:
-    """Move the bought seats to ``new_total`` at ``at`` and bill the change as the policy says."""
-    price = price_seat_change(state.billing, state.policy, at, new_total)
-    state.billing = price.state
-    _route(state, effects, price.charges, price.credits, at)
+    """Move the bought seats to ``new_total`` at ``at`` and bill the change as the policy says
+    (under ``billing_basis: peak`` seats are capacity only: no line, the peak is billed)."""
+    if not move_capacity_freely(state, new_total, usage=False):
+        price = price_seat_change(state.billing, state.policy, at, new_total)
+        state.billing = price.state
+        _route(state, effects, price.charges, price.credits, at)
+    elif reason == "canceled":
+        # billing_basis peak, canceled now: the peak so far is owed for the time used.
+        _bill_final_peak(state, effects, at)
     record(state, effects, at, reason, email=email, requested=new_total)
+
+
+def _bill_final_peak(state: SubscriptionState, effects: Effects, at: datetime) -> None:
+    lines = peak_arrears(state, until=at)
+    if lines:
+        issue_invoice(
+            state,
+            effects,
+            lines=lines,
+            at=at,
+            period=Period(lines[0].period.start, at),
+            reason=InvoiceReason.CANCELLATION,
+        )
 
 
 def follow_usage(
@@ -219,6 +249,10 @@ def follow_usage(
             or wanted > billing.seats_paid
             or wanted > billing.seats_total
         ):
+            if move_capacity_freely(state, wanted, usage=True):
+                # true_up: usage above the seats paid for waits for its reconciliation.
+                record(state, effects, at, reason, email=email, requested=wanted)
+                return
             bill_seat_change(state, effects, at=at, new_total=wanted, reason=reason, email=email)
             return
     else:
@@ -254,13 +288,10 @@ def change_addon(
 
 def open_subscription(state: SubscriptionState, effects: Effects, *, start: datetime) -> None:
     """Issue the first invoice, in advance, for the leading period from ``start``."""
+    seats = opening_seats(state)
     billing = state.billing
     lines = opening_lines(
-        state.policy,
-        start=start,
-        period=billing.period,
-        seats=billing.seats_total,
-        addons=state.addons,
+        state.policy, start=start, period=billing.period, seats=seats, addons=state.addons
     )
     state.billing = record_seats_invoiced(billing, state.policy, lines, start)
     issue_invoice(
@@ -278,14 +309,16 @@ def renew(state: SubscriptionState, effects: Effects) -> None:
     """Close the current period at its end and bill the next one (or end a subscription that was
     canceled at period end). The renewal invoice carries the pending lines."""
     at = state.billing.period.end
+    # billing_basis peak: the period ending now is billed in arrears for its peak.
+    arrears = peak_arrears(state)
     if state.cancel_at_period_end:
         # Nothing is renewed, but lines already owed (or credits already earned) are settled.
-        if state.pending:
+        if state.pending or arrears:
             effects.pending_billed_by.append((len(effects.invoices), len(effects.pending_added)))
             issue_invoice(
                 state,
                 effects,
-                lines=list(state.pending),
+                lines=[*state.pending, *arrears],
                 at=at,
                 period=state.billing.period,
                 reason=InvoiceReason.CANCELLATION,
@@ -297,17 +330,21 @@ def renew(state: SubscriptionState, effects: Effects) -> None:
         return
     index = _period_index_after(state, at)
     period = period_n(state.anchor_at, state.policy.interval, index)
-    seats = state.billing.seats_at_renewal
+    seats = renewal_commitment(state)
     renewal = renewal_lines(
         state.policy, period=period, seats_at_renewal=seats, addons=state.addons
     )
-    lines = [*state.pending, *renewal]
+    lines = [*state.pending, *arrears, *renewal]
     state.pending.clear()
-    state.billing = record_seats_invoiced(
-        SeatBilling(period=period, seats_total=seats, seats_at_renewal=seats, seats_paid=seats),
-        state.policy,
-        renewal,
-        period.start,
+    state.billing = renewed_billing(
+        state,
+        record_seats_invoiced(
+            SeatBilling(period=period, seats_total=seats, seats_at_renewal=seats, seats_paid=seats),
+            state.policy,
+            renewal,
+            period.start,
+        ),
+        at,
     )
     effects.pending_billed_by.append((len(effects.invoices), len(effects.pending_added)))
     issue_invoice(
@@ -328,7 +365,8 @@ def _period_index_after(state: SubscriptionState, at: datetime) -> int:
 
 def next_due(state: SubscriptionState) -> datetime | None:
     """The next instant at which time itself changes this subscription: a renewal, an expiry, or
-    the month end that bills pending increases under ``on_increase: monthly`` (``month_end_due``).
+    the month end that bills pending increases under ``on_increase: monthly`` (``month_end_due``),
+    or a true-up reconciliation (``true_up_due``).
     """
     if state.status is not SubscriptionStatus.ACTIVE:
         return None
@@ -338,6 +376,9 @@ def next_due(state: SubscriptionState) -> datetime | None:
     month_end = month_end_due(state)
     if month_end is not None:
         due.append(month_end)
+    reconciliation = true_up_due(state)
+    if reconciliation is not None:
+        due.append(reconciliation)
     inactive_at = next_inactive_at(state.activity, state.roster, state.policy)
     if inactive_at is not None:
         due.append(inactive_at)
@@ -384,6 +425,22 @@ def bill_month_end(state: SubscriptionState, effects: Effects, *, at: datetime) 
     )
     state.pending.clear()
     record(state, effects, at, "month_end_billed")
+
+
+def bill_true_up(state: SubscriptionState, effects: Effects, *, at: datetime) -> None:
+    """Reconcile a ``billing_basis: true_up`` window at ``at``: its peak above the seats paid for
+    is invoiced at once (an overage ``proration_charge`` to the period end), whatever
+    ``on_increase`` says: a reconciliation is an invoice, as GitLab's quarterly one is."""
+    lines = reconcile(state, at)
+    issue_invoice(
+        state,
+        effects,
+        lines=lines,
+        at=at,
+        period=Period(at, state.billing.period.end),
+        reason=InvoiceReason.PRORATION,
+    )
+    record(state, effects, at, "true_up_reconciled")
 
 
 # The actor the audit log names for what time itself does (renewals, expiries): nobody acted.
@@ -439,6 +496,10 @@ def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> N
             before = snapshot(state, due)
             bill_month_end(state, effects, at=due)
             _audit_time(state, effects, due, "bill_month_end", state.subscription_id, before)
+        if due == true_up_due(state) and due < state.billing.period.end:
+            before = snapshot(state, due)
+            bill_true_up(state, effects, at=due)
+            _audit_time(state, effects, due, "reconcile_true_up", state.subscription_id, before)
         if due >= state.billing.period.end:
             # Figures taken once the renewal went through: a renewal the plan cannot price (an
             # add-on it no longer sells) is refused by ``renew`` itself, naming the cause.

@@ -18,6 +18,7 @@ from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster, normalize_email
 from seatledger.service.activity_records import load_activity, save_activity
 from seatledger.service.billing_engine import month_end_due
+from seatledger.service.peak_engine import true_up_due
 from seatledger.service.ports import (
     Invoice,
     InvoiceKind,
@@ -95,6 +96,8 @@ def _load(uow: UnitOfWork, sub: Subscription) -> SubscriptionState:
             seats_at_renewal=sub.seats_at_renewal,
             seats_paid=sub.seats_paid,
             invoiced=sub.seats_invoiced,
+            seats_peak=sub.seats_peak,
+            peak_since=sub.peak_since,
         ),
         roster=roster,
         workspaces=tuple(sorted(names.values())),
@@ -127,13 +130,22 @@ def _record(state: SubscriptionState) -> Subscription:
         seats_at_renewal=state.billing.seats_at_renewal,
         seats_paid=state.billing.seats_paid,
         seats_invoiced=state.billing.invoiced,
-        month_end_at=month_end_due(state),
+        month_end_at=_in_period_due(state),
+        seats_peak=state.billing.seats_peak,
+        peak_since=state.billing.peak_since,
         created_at=state.created_at,
         cancel_at_period_end=state.cancel_at_period_end,
         canceled_at=state.canceled_at,
         test_clock_id=state.test_clock_id,
         version=state.version,
     )
+
+
+def _in_period_due(state: SubscriptionState) -> datetime | None:
+    """The instant inside the period the billing run must claim the subscription at (the row's
+    ``month_end_at``): a monthly billing of pending increases or a true-up reconciliation."""
+    due = [d for d in (month_end_due(state), true_up_due(state)) if d is not None]
+    return min(due, default=None)
 
 
 def create_state(

@@ -138,6 +138,10 @@ subscriptions = Table(
     _at("seats_invoiced_for", nullable=True),
     # Under proration.on_increase: monthly, the month end that bills the pending increases.
     _at("month_end_at", nullable=True),
+    # billing_basis peak / true_up: the most seats used since peak_since (the period start or the
+    # last true-up reconciliation), kept exactly across restarts; NULL under purchased.
+    Column("seats_peak", Integer, nullable=True),
+    _at("peak_since", nullable=True),
     PrimaryKeyConstraint("account_id", "id"),
     ForeignKeyConstraint(["account_id"], ["accounts.id"]),
     CheckConstraint("status IN ('active', 'canceled')", name="status"),

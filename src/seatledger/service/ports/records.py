@@ -164,6 +164,10 @@ class Subscription:
     # month end that bills pending increases under ``on_increase: monthly`` (None: nothing due).
     seats_invoiced: SeatsInvoiced | None = None
     month_end_at: datetime | None = None
+    # billing_basis peak / true_up: the most seats used since ``peak_since`` (the period start or
+    # the last true-up reconciliation); None under purchased.
+    seats_peak: int | None = None
+    peak_since: datetime | None = None
 
     @property
     def interval(self) -> Interval:

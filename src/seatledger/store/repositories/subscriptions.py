@@ -26,6 +26,7 @@ from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Subscription, SubscriptionStatus
+from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
 from seatledger.store.tables import addons, subscription_workspaces, subscriptions, workspaces
@@ -47,6 +48,7 @@ def _values(sub: Subscription) -> dict[str, Any]:
         "canceled_at": sub.canceled_at,
         "test_clock_id": sub.test_clock_id,
         **proration_values(sub),
+        **peak_values(sub),
     }
 
 
@@ -74,6 +76,8 @@ def _changed(sub: Subscription, stored: Subscription) -> dict[str, Any]:
             changes[column] = new
     before = proration_values(stored)
     changes.update((k, v) for k, v in proration_values(sub).items() if v != before[k])
+    peak_before = peak_values(stored)
+    changes.update((k, v) for k, v in peak_values(sub).items() if v != peak_before[k])
     return changes
 
 
@@ -103,6 +107,7 @@ def _subscription(row: Any) -> Subscription:
         test_clock_id=row.test_clock_id,
         version=row.version,
         **proration_fields(row, policy),
+        **peak_fields(row),
     )
 
 
