@@ -8,18 +8,22 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from seatledger.domain.invoices import InvoiceLine, LineKind
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
-from seatledger.domain.policy import Policy
+from seatledger.domain.policy import Policy, policy_from_mapping
 from seatledger.domain.seat_intervals import (
     Holding,
     HoldingChange,
     HoldingKind,
+    IntervalChanges,
     IntervalReason,
     LineExplanation,
     SeatInterval,
+    _held,
     explain_line,
     holdings,
     interval_changes,
@@ -515,3 +519,87 @@ def test_interval_bounds() -> None:
     assert held.held_before(day("04-16")) and not held.held_before(day("04-01"))
     assert held.overlaps(Period(day("04-15"), day("05-01")))
     assert not held.overlaps(Period(day("04-16"), day("05-01")))
+
+
+# --- members left alone -----------------------------------------------------------------------
+
+_EMAILS = st.sampled_from(["ana@x.test", "bob@x.test", "cy@x.test", "dan@x.test"])
+_WHEN = st.sampled_from([None, day("04-05"), day("04-10"), day("04-20")])
+_GRANTS = st.frozensets(
+    st.builds(
+        RoleGrant,
+        role=st.sampled_from(["admin", "member", "viewer", "guest"]),
+        scope=st.sampled_from([None, "p1"]),
+        expires_at=_WHEN,
+    ),
+    max_size=3,
+)
+_MEMBERS = st.builds(
+    Member,
+    email=_EMAILS,
+    workspace=st.sampled_from(["main", "other"]),
+    status=st.sampled_from(list(MemberStatus)),
+    grants=_GRANTS,
+)
+
+
+# Plaky's counting rules: pending invites count, deactivated members do not, five free viewers
+# per paid seat.
+_PLAKY = policy_from_mapping(
+    {
+        "billable_roles": ["admin", "member"],
+        "free_roles": ["viewer", "guest"],
+        "currency": "EUR",
+        "interval": "month",
+        "seat_price": "10.00",
+        "count_pending_invites": True,
+        "owner_role": "admin",
+        "free_allowance": {"role": "viewer", "per_paid_seat": 5},
+    }
+)
+
+
+def _rosters(members: list[Member]) -> Roster:
+    # One member per (e-mail, workspace), as the store keeps them.
+    unique = {(m.email, m.workspace): m for m in members}
+    return Roster(tuple(unique.values()))
+
+
+def _changes_of_every_member(
+    before: Roster, after: Roster, policy: Policy, at: datetime, reason: IntervalReason
+) -> IntervalChanges:
+    """interval_changes' rules applied to every member, none left out (the reference)."""
+    was = _held(before, policy)
+    now = holdings(after, policy, at)
+    closed = [
+        HoldingChange(h, e, IntervalReason.EXPIRY) for h, e in was.items() if e and e <= at
+    ] + [
+        HoldingChange(h, at, reason) for h, e in was.items() if not (e and e <= at) and h not in now
+    ]
+    opened = [HoldingChange(h, at, reason) for h, e in was.items() if e and e <= at and h in now]
+    opened += [HoldingChange(h, at, reason) for h in now if h not in was]
+    return IntervalChanges(
+        closed=tuple(sorted(closed, key=lambda c: c.holding._key())),
+        opened=tuple(sorted(opened, key=lambda c: c.holding._key())),
+    )
+
+
+@given(
+    shared=st.lists(_MEMBERS, max_size=4),
+    gone=st.lists(_MEMBERS, max_size=3),
+    new=st.lists(_MEMBERS, max_size=3),
+    at=st.sampled_from([day("04-01"), day("04-10"), day("04-15"), day("04-25")]),
+)
+def test_members_equal_on_both_sides_change_nothing_whatever_else_changes(
+    shared: list[Member], gone: list[Member], new: list[Member], at: datetime
+) -> None:
+    """Regression guard: interval_changes leaves out members equal in both rosters; the changes
+    must be exactly those of the rules applied to every member (an equal member whose grant
+    expired by ``at`` still closes at its expiry)."""
+    policy = _PLAKY
+    before = _rosters([*shared, *gone])
+    after = _rosters([*shared, *new])
+
+    found = interval_changes(before, after, policy, at, IntervalReason.ROLE_CHANGE)
+
+    assert found == _changes_of_every_member(before, after, policy, at, IntervalReason.ROLE_CHANGE)

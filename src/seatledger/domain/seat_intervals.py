@@ -143,6 +143,17 @@ def interval_changes(
     reviewer at 2026-04-10 (``before`` without him, ``after`` with him pending): one ``opened``
     change, ``(bob, main, reviewer, seat)`` at 2026-04-10 for ``invite``, and nothing closed.
     """
+    # A member found equal on both sides, with no grant that expired by ``at``, keeps every
+    # holding: only the others can close or open one. A change touches a few members of a roster
+    # that may hold thousands, so the rest are left out before any holding is built.
+    kept = {
+        m
+        for m in set(before.members).intersection(after.members)
+        if all(g.expires_at is None or at < g.expires_at for g in m.grants)
+    }
+    if kept:
+        before = Roster(tuple(m for m in before.members if m not in kept))
+        after = Roster(tuple(m for m in after.members if m not in kept))
     was = _held(before, policy)
     now = holdings(after, policy, at)
     closed: list[HoldingChange] = []
