@@ -7,15 +7,24 @@ is the one kept in ``subscriptions.seats_peak``, not one a process remembered.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import pytest
 from billing_builders import OWNER, WORKSPACE, at, line_row, runtime_at, stored_invoices
 
 from seatledger.bootstrap import Runtime
+from seatledger.domain.simulation import Verdict
 from seatledger.policy_files import resolve_policy
+from seatledger.scenarios.format import load_scenario
+from seatledger.scenarios.runner import run_scenario
 from seatledger.service import accounts, members, subscriptions
 from seatledger.service.billing_run import count_due, run_billing
 from seatledger.service.ports import Subscription
+from seatledger.service.simulation import PolicyChange, account_ids, simulate_account
+
+FAIR_SCENARIOS = Path(__file__).parent.parent / "scenarios" / "fair"
+PEAK_FILES = sorted([*FAIR_SCENARIOS.glob("peak-*.yaml"), *FAIR_SCENARIOS.glob("true-up-*.yaml")])
 
 
 def _subscribe(url: str, when: str, preset: str, seats: int, **overrides: Any) -> str:
@@ -189,3 +198,24 @@ def test_true_up_reconciles_each_quarter_through_the_billing_run(database_url: s
         # renewal commits the 3 seats in use (the last quarter's peak).
         ("renewal", "360.00", [("seats", 3, "120.00", "360.00", "2027-01-01", "2028-01-01")]),
     ]
+
+
+@pytest.mark.parametrize("path", PEAK_FILES, ids=[p.name for p in PEAK_FILES])
+def test_a_peak_or_true_up_history_replayed_under_its_own_policy_is_reproduced(
+    path: Path, database_url: str
+) -> None:
+    """The simulation prices through the same engine: the peak and true-up scenario files,
+    replayed from their ledger under the policy they ran under, give every invoice again."""
+    scenario = load_scenario(path)
+    assert run_scenario(scenario, database_url).ok
+    last = max([scenario.start, *(s.at for s in scenario.steps if s.at is not None)])
+    with runtime_at(database_url, last) as (runtime, _):
+        (account_id,) = account_ids(runtime)
+        result = simulate_account(runtime, account_id=account_id, change=PolicyChange())
+
+    assert result.invoices
+    for pair in result.invoices:
+        assert pair.recorded is not None and pair.simulated is not None
+        assert [line.recorded for line in pair.lines] == [line.simulated for line in pair.lines]
+    assert result.totals.verdict is Verdict.PAYS_SAME
+    assert result.simulated_balance == result.recorded_balance
