@@ -14,6 +14,9 @@ Where each priced line goes is the policy's call:
   amount to the account's credit balance; ``credit_next_invoice`` parks the credit line on the next
   invoice; ``none`` refunds nothing.
 
+Under ``billing_basis: peak | true_up`` the peak of seats used, the free capacity, the arrears peak
+line and the true-up reconciliations come from ``peak_engine``, called where the basis matters.
+
 Every invoice uses the credit balance first (a ``credit_applied`` line), so no invoice total is ever
 negative. When an invoice's own credits exceed its charges, the excess is carried to the balance by a
 positive ``credit_applied`` line and the invoice totals zero.
