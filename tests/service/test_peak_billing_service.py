@@ -18,7 +18,7 @@ from seatledger.domain.simulation import Verdict
 from seatledger.policy_files import resolve_policy
 from seatledger.scenarios.format import load_scenario
 from seatledger.scenarios.runner import run_scenario
-from seatledger.service import accounts, members, subscriptions
+from seatledger.service import accounts, members, subscriptions, test_clocks
 from seatledger.service.billing_run import count_due, run_billing
 from seatledger.service.ports import Subscription
 from seatledger.service.simulation import PolicyChange, account_ids, simulate_account
@@ -197,6 +197,46 @@ def test_true_up_reconciles_each_quarter_through_the_billing_run(database_url: s
         # The seat count fell back to 3 before it was paid for, so nothing is credited; the
         # renewal commits the 3 seats in use (the last quarter's peak).
         ("renewal", "360.00", [("seats", 3, "120.00", "360.00", "2027-01-01", "2028-01-01")]),
+    ]
+
+
+def test_a_test_clock_reaches_each_true_up_reconciliation_in_time_order(database_url: str) -> None:
+    """Advancing a test clock over a year runs the three quarterly reconciliations and the
+    renewal at their own instants, in order, and the billing run leaves the subscription alone."""
+    with runtime_at(database_url, at("2026-01-01")) as (runtime, wall):
+        account_id = accounts.create_account(runtime, name="clocked true-up")
+        clock = test_clocks.create_test_clock(runtime, account_id=account_id, at=at("2026-01-01"))
+        subscriptions.subscribe(
+            runtime,
+            account_id=account_id,
+            policy=resolve_policy("voltasis-pro-annual", {"billing_basis": "true_up"}),
+            preset="voltasis-pro-annual",
+            workspaces=[WORKSPACE],
+            owner_email=OWNER,
+            seats=1,
+            test_clock_id=clock.id,
+        )
+        test_clocks.advance_test_clock(
+            runtime, account_id=account_id, clock_id=clock.id, to=at("2026-05-15")
+        )
+        members.invite_members(
+            runtime,
+            account_id=account_id,
+            workspace=WORKSPACE,
+            actor=OWNER,
+            emails=["a@x.test"],
+            role="employee",
+        )
+        wall.move_to(at("2027-06-01"))
+        assert run_billing(runtime).subscriptions_billed == 0
+
+        moved = test_clocks.advance_test_clock(
+            runtime, account_id=account_id, clock_id=clock.id, to=at("2027-01-01")
+        )
+
+    assert [(i.reason.value, i.issued_at, i.total.format()) for i in moved.invoices] == [
+        ("proration", at("2026-07-01"), "60.00"),  # 1 x 120.00 x 6/12 months left
+        ("renewal", at("2027-01-01"), "240.00"),  # 2 x 120.00, the last quarter's peak
     ]
 
 
