@@ -3,7 +3,7 @@
 ``python -m bench.billing_child URL AT`` runs ``run_billing`` at instant ``AT`` (ISO 8601) on
 the database at ``URL`` and prints one JSON line: the run's seconds (the import and connection
 set-up left out), invoices issued, failures, statements sent, and the process's peak resident
-memory in KiB (``ru_maxrss``).
+memory in KiB (``VmHWM``, see ``_peak_kb``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import json
 import resource
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import event
 
@@ -40,9 +41,22 @@ def main(url: str, at: str) -> None:
         "invoices": summary[0].invoices_issued,
         "failures": [f"{f.subscription_id}: {f.code}" for f in summary[0].failures[:5]],
         "statements": statements[0],
-        "maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "maxrss_kb": _peak_kb(),
     }
     print(json.dumps(report))
+
+
+def _peak_kb() -> int:
+    """This process's peak resident memory in KiB: Linux's ``VmHWM``, which starts afresh with
+    the program. ``ru_maxrss`` does not: Linux carries it across ``exec``, so a child started by
+    a large bench process would report the parent's size instead of its own."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 if __name__ == "__main__":

@@ -63,8 +63,8 @@ def _run(name: str, kind: str, n: int, sizes: Sizes) -> Result:
             result = _measure(name, db, n, sizes)
         with database(kind) as db:
             small = max(MADE + 1, n // 4)
-            _seed(db, small)
-            memory = _engine_run(db, START_AT + relativedelta(months=1, hours=1), small)
+            seed(db, small)
+            memory = engine_run(db, START_AT + relativedelta(months=1, hours=1), small)
     except NoServer as exc:
         return not_measured(name, UNIT, TARGETS[name], note=str(exc))
     peak = result.extra.pop("peak_kb")
@@ -73,7 +73,7 @@ def _run(name: str, kind: str, n: int, sizes: Sizes) -> Result:
     return result
 
 
-def _seed(db: Db, n: int) -> tuple[str, list[str]]:
+def seed(db: Db, n: int) -> tuple[str, list[str]]:
     """``n`` due-next-month subscriptions: ``MADE`` through the service, the rest copies of the
     first; ``SystemExit`` unless the copies hold the same rows. The first one's account id and
     the copies' ids."""
@@ -89,7 +89,7 @@ def _seed(db: Db, n: int) -> tuple[str, list[str]]:
     return made[0], copies
 
 
-def _engine_run(db: Db, at: datetime, n: int) -> dict[str, Any]:
+def engine_run(db: Db, at: datetime, n: int) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, "-m", "bench.billing_child", db.url, at.isoformat()],
         capture_output=True,
@@ -104,7 +104,7 @@ def _engine_run(db: Db, at: datetime, n: int) -> dict[str, Any]:
     return report
 
 
-def _check_renewals(raw: Raw, reference: str, n: int) -> Any:
+def check_renewals(raw: Raw, reference: str, n: int) -> Any:
     """``SystemExit`` unless the last run renewed every subscription once, each invoice like the
     service-made subscription's (same total, same lines); the start of the period those invoices
     renew, as the database returns it."""
@@ -205,15 +205,15 @@ def _copy(raw: Raw, invoices: list[tuple[Any, ...]], lines: list[tuple[Any, ...]
 
 
 def _measure(name: str, db: Db, n: int, sizes: Sizes) -> Result:
-    reference, _ = _seed(db, n)
+    reference, _ = seed(db, n)
     raw = db.raw()
     reports: list[dict[str, Any]] = []
     starts: list[Any] = []
     rounds = [0]
 
     def engine(i: int) -> float:
-        report = _engine_run(db, START_AT + relativedelta(months=i + 1, hours=1), n)
-        starts.append(_check_renewals(raw, reference, n))
+        report = engine_run(db, START_AT + relativedelta(months=i + 1, hours=1), n)
+        starts.append(check_renewals(raw, reference, n))
         reports.append(report)
         return float(report["seconds"])
 

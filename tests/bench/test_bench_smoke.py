@@ -111,3 +111,26 @@ def test_quick_postgres_and_billing_cases_measure_both_sides(tmp_path: Path) -> 
     assert postgres["baseline_kind"] == "copy"
     assert postgres["executemany_ratio"] == postgres["executemany"] / postgres["engine"]
     assert by_name["billing_run_sqlite"]["baseline_kind"] == "executemany"
+
+
+@pytest.mark.postgres
+def test_the_scale_run_renews_every_subscription_once_and_reports_it() -> None:
+    if not os.environ.get("SEATLEDGER_TEST_POSTGRES_URL"):
+        pytest.fail("run through scripts/with-postgres (SEATLEDGER_TEST_POSTGRES_URL unset)")
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.billing_scale", "12"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seeded, run, checked = (json.loads(line) for line in done.stdout.strip().splitlines()[-3:])
+
+    assert seeded["subscriptions"] == 12
+    assert (run["invoices"], run["failures"]) == (12, [])
+    assert run["ms_per_subscription"] == run["seconds"] * 1000 / 12
+    assert run["statements"] > 0 and run["maxrss_kb"] > 0
+    assert checked == {"renewed_once": 12}
