@@ -206,10 +206,18 @@ def bill_seat_change(
         price = price_seat_change(state.billing, state.policy, at, new_total)
         state.billing = price.state
         _route(state, effects, price.charges, price.credits, at)
-    elif reason == "canceled":
-        # billing_basis peak, canceled now: the peak so far is owed for the time used.
-        _bill_final_peak(state, effects, at)
     record(state, effects, at, reason, email=email, requested=new_total)
+
+
+def cancel_now(state: SubscriptionState, effects: Effects, *, at: datetime) -> None:
+    """End the subscription at ``at``: its seats go to 0, the unused seat time credited as
+    ``on_decrease`` says (under ``billing_basis: peak`` the peak so far is owed for the time
+    used instead), and the subscription is canceled from ``at``."""
+    if move_capacity_freely(state, 0, usage=False):
+        _bill_final_peak(state, effects, at)
+    bill_seat_change(state, effects, at=at, new_total=0, reason="canceled")
+    state.status = SubscriptionStatus.CANCELED
+    state.canceled_at = at
 
 
 def _bill_final_peak(state: SubscriptionState, effects: Effects, at: datetime) -> None:

@@ -63,6 +63,7 @@ from seatledger.domain.simulation import (
 from seatledger.service.billing_engine import (
     advance,
     bill_seat_change,
+    cancel_now,
     change_addon,
     follow_usage,
     next_due,
@@ -462,15 +463,8 @@ def _run_step(
         )
     elif step.action is ReplayAction.CANCEL_AT_PERIOD_END:
         state.cancel_at_period_end = True
-    else:  # CANCEL_NOW: unused seat time credited as on_decrease says, as cancel does
-        _engine(
-            replay,
-            balances,
-            drafts,
-            lambda s, e: bill_seat_change(s, e, at=at, new_total=0, reason=reason),
-        )
-        state.status = SubscriptionStatus.CANCELED
-        state.canceled_at = at
+    else:  # CANCEL_NOW: as cancel does
+        _engine(replay, balances, drafts, lambda s, e: cancel_now(s, e, at=at))
 
 
 def _engine(

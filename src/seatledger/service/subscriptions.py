@@ -25,6 +25,7 @@ from seatledger.domain.seats import (
 )
 from seatledger.service.billing_engine import (
     bill_seat_change,
+    cancel_now,
     change_addon,
     open_subscription,
     record,
@@ -301,9 +302,7 @@ def cancel_subscription(
             # Nothing moves now, but the next renewal will not come: the ledger says so.
             record(state, effects, at, "cancel_scheduled")
         else:
-            bill_seat_change(state, effects, at=at, new_total=0, reason="canceled")
-            state.status = SubscriptionStatus.CANCELED
-            state.canceled_at = at
+            cancel_now(state, effects, at=at)
         effects.events.append(Event("subscription.canceled", {"at_period_end": at_period_end}))
 
     return change_subscription(
