@@ -25,6 +25,7 @@ from seatledger.service.ports import (
     InvoiceStatus,
     StoredRoster,
     Subscription,
+    SubscriptionVersion,
     UnitOfWork,
     Workspace,
     new_id,
@@ -63,7 +64,7 @@ def load_state(
     if sub is None:
         found = subscription_for(uow, account_id, workspace_name)  # NotFound saying what is missing
         return load_state_by_id(uow, account_id, found.id, lock=lock)
-    return _load(uow, sub)
+    return _load(uow, sub, locked=lock)
 
 
 def load_state_by_id(
@@ -74,15 +75,23 @@ def load_state_by_id(
         if lock
         else uow.subscriptions.get(account_id, subscription_id)
     )
-    return _load(uow, sub)
+    return _load(uow, sub, locked=lock)
 
 
-def _load(uow: UnitOfWork, sub: Subscription) -> SubscriptionState:
-    """The state of ``sub`` (read, and locked when asked, by the caller): one read per table."""
+def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionState:
+    """The state of ``sub`` (read, and locked when asked, by the caller): one read per table.
+
+    The roster may come from the rosters committed at the row's version without a read
+    (``rosters.load``'s ``version``): every change to it moves the version on."""
     account_id = sub.account_id
     names = uow.subscriptions.workspace_names(account_id, sub.id)
-    stored = uow.rosters.load(account_id, sorted(names))
-    roster = stored.roster.renamed(names)
+    stored = uow.rosters.load(
+        account_id,
+        sorted(names),
+        version=SubscriptionVersion(sub.id, sub.version),
+        remember=locked,
+    )
+    roster = _renamed(stored, names)
     addons = uow.addons.counts(account_id, sub.id)
     return SubscriptionState(
         account_id=account_id,
@@ -114,6 +123,15 @@ def _load(uow: UnitOfWork, sub: Subscription) -> SubscriptionState:
         activity=load_activity(uow, sub),
         stored=StoredRows(record=sub, roster=stored, addons=addons),
     )
+
+
+def _renamed(stored: StoredRoster, names: dict[str, str]) -> Roster:
+    """``stored``'s roster with workspaces named, renamed once per stored roster and naming."""
+    naming = tuple(sorted(names.items()))
+    roster = stored.renamed.get(naming)
+    if roster is None:
+        roster = stored.renamed[naming] = stored.roster.renamed(names)
+    return roster
 
 
 def _record(state: SubscriptionState) -> Subscription:
@@ -220,6 +238,9 @@ def _write_effects(
     workspace_ids = list(state.workspace_ids.values())
     roster = uow.rosters.save(
         account_id, workspace_ids, _stored_roster(state), at=at, stored=before
+    )
+    uow.rosters.remember(
+        account_id, workspace_ids, roster, version=SubscriptionVersion(sub_id, record.version)
     )
     record_seat_intervals(
         uow,

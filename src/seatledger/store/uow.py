@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -25,6 +26,7 @@ from seatledger.store.repositories.rosters import SqlRosters
 from seatledger.store.repositories.subscriptions import SqlAddons, SqlSubscriptions
 from seatledger.store.repositories.test_clocks import SqlTestClocks
 from seatledger.store.repositories.webhooks import SqlWebhookDeliveries, SqlWebhookEndpoints
+from seatledger.store.roster_cache import roster_cache
 
 
 class SqlUnitOfWork:
@@ -45,11 +47,12 @@ class SqlUnitOfWork:
         self.engine = engine
         self.read_only = read_only
         self._connection: Connection | None = None
+        self._after_commit: list[Callable[[], None]] = []
         self.accounts = SqlAccounts(self)
         self.workspaces = SqlWorkspaces(self)
         self.persons = SqlPersons(self)
         self.subscriptions = SqlSubscriptions(self)
-        self.rosters = SqlRosters(self, self.persons)
+        self.rosters = SqlRosters(self, self.persons, roster_cache(engine), self.after_commit)
         self.addons = SqlAddons(self)
         self.ledger = SqlLedger(self)
         self.audit = SqlAudit(self)
@@ -93,6 +96,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._after_commit.clear()
         if connection is None:
             return
         try:
@@ -103,9 +107,18 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.connection.commit()
+        done, self._after_commit = self._after_commit, []
+        for action in done:
+            action()
 
     def rollback(self) -> None:
+        self._after_commit.clear()
         self.connection.rollback()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this transaction has committed; dropped if it rolls back (what
+        the store remembers between transactions must be durable first)."""
+        self._after_commit.append(action)
 
     def joined(self) -> SqlUnitOfWork:
         """A unit of work inside this one's transaction, as a savepoint (see the port)."""
@@ -144,16 +157,22 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         savepoint, self._savepoint = self._savepoint, None
+        self._after_commit.clear()
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
 
     def commit(self) -> None:
         # Released into the outer transaction; later statements of this block get a new one,
-        # as they would get a new transaction in a unit of their own.
+        # as they would get a new transaction in a unit of their own. What waits for the commit
+        # waits for the outer one's.
         self._current().commit()
         self._savepoint = self._outer.connection.begin_nested()
+        done, self._after_commit = self._after_commit, []
+        for action in done:
+            self._outer.after_commit(action)
 
     def rollback(self) -> None:
+        self._after_commit.clear()
         self._current().rollback()
         self._savepoint = self._outer.connection.begin_nested()
 

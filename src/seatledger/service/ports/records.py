@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from seatledger.domain.billing import SeatsInvoiced
 from seatledger.domain.invoices import InvoiceLine, lines_total
@@ -132,6 +132,19 @@ class StoredRoster:
 
     roster: Roster = field(default_factory=Roster)
     person_ids: Mapping[str, str] = field(default_factory=dict)
+    # Rosters renamed from ``roster`` (workspace ids to names), by the renaming: one loaded
+    # roster may serve many transactions (``store/roster_cache.py``), and renaming a large one
+    # costs as much as reading it.
+    renamed: dict[tuple[tuple[str, str], ...], Roster] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+
+class SubscriptionVersion(NamedTuple):
+    """A subscription as of one committed ``version``: what its roster is cached by."""
+
+    subscription_id: str
+    version: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from seatledger.service.ports.records import (
     Person,
     StoredRoster,
     Subscription,
+    SubscriptionVersion,
     TestClock,
     WebhookDelivery,
     WebhookEndpoint,
@@ -147,8 +148,33 @@ class RosterRepository(Protocol):
     def get(self, account_id: str, workspace_ids: Sequence[str]) -> Roster:
         """Every membership of these workspaces with its grants, ordered by workspace, e-mail."""
 
-    def load(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
-        """``get``, with the person id of every member."""
+    def load(
+        self,
+        account_id: str,
+        workspace_ids: Sequence[str],
+        *,
+        version: SubscriptionVersion | None = None,
+        remember: bool = False,
+    ) -> StoredRoster:
+        """``get``, with the person id of every member.
+
+        With ``version`` (the subscription covering these workspaces, as its row was read in
+        this transaction), the store may answer with the roster it knows was committed at that
+        version without reading it; with ``remember`` too (the row was read under its lock, so
+        nobody can commit a change meanwhile), what it reads is kept for the next reader.
+        """
+
+    def remember(
+        self,
+        account_id: str,
+        workspace_ids: Sequence[str],
+        stored: StoredRoster,
+        *,
+        version: SubscriptionVersion,
+    ) -> None:
+        """``stored`` is the roster of these workspaces at ``version`` once this transaction
+        commits (what ``save`` returned, with the subscription saved at ``version``); forgotten if
+        it does not."""
 
     def save(
         self,

@@ -9,7 +9,7 @@ a removed one is deleted with its grants, and only the changed rows are written.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,9 +17,10 @@ from sqlalchemy import and_, bindparam, delete, insert, select, update
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
-from seatledger.service.ports import StoredRoster
+from seatledger.service.ports import StoredRoster, SubscriptionVersion
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
+from seatledger.store.roster_cache import RosterCache, RosterKey
 from seatledger.store.tables import memberships, persons, role_assignments
 
 # A grant for the whole workspace is stored with scope '' (a primary key column cannot be NULL).
@@ -69,14 +70,51 @@ _DELETE_GRANT = delete(_g).where(
 
 
 class SqlRosters(Repository):
-    def __init__(self, source: ConnectionSource, persons: SqlPersons) -> None:
+    def __init__(
+        self,
+        source: ConnectionSource,
+        persons: SqlPersons,
+        cache: RosterCache,
+        after_commit: Callable[[Callable[[], None]], None],
+    ) -> None:
         super().__init__(source)
         self._persons = persons
+        self._cache = cache
+        self._after_commit = after_commit
 
     def get(self, account_id: str, workspace_ids: Sequence[str]) -> Roster:
         return self.load(account_id, workspace_ids).roster
 
-    def load(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
+    def load(
+        self,
+        account_id: str,
+        workspace_ids: Sequence[str],
+        *,
+        version: SubscriptionVersion | None = None,
+        remember: bool = False,
+    ) -> StoredRoster:
+        if version is None:
+            return self._read(account_id, workspace_ids)
+        key = _key(account_id, workspace_ids, version)
+        stored = self._cache.get(key)
+        if stored is None:
+            stored = self._read(account_id, workspace_ids)
+            if remember:
+                self._cache.put(key, stored)
+        return stored
+
+    def remember(
+        self,
+        account_id: str,
+        workspace_ids: Sequence[str],
+        stored: StoredRoster,
+        *,
+        version: SubscriptionVersion,
+    ) -> None:
+        key = _key(account_id, workspace_ids, version)
+        self._after_commit(lambda: self._cache.put(key, stored))
+
+    def _read(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
         # Every seat change and preview reads the whole roster, so this loop runs once per
         # membership and grant: rows are fetched at once and unpacked as tuples, statuses looked up
         # in a dict, and equal grants and sets of grants (most members hold the same few) built once.
@@ -209,6 +247,10 @@ class SqlRosters(Repository):
         key = {"k_account": account_id, "k_workspace": workspace_id, "k_person": person_id}
         self._conn.execute(_DELETE_GRANTS, key)
         self._conn.execute(_DELETE_MEMBERSHIP, key)
+
+
+def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion) -> RosterKey:
+    return (account_id, version.subscription_id, version.version, tuple(sorted(workspace_ids)))
 
 
 def _check(roster: Roster, workspace_ids: Sequence[str]) -> dict[tuple[str, str], Member]:

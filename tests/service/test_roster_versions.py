@@ -1,0 +1,71 @@
+"""Two processes on one database: each keeps the rosters it has seen by subscription version
+(``store/roster_cache.py``), and a change made by the other is never judged on a stale roster."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from service_world import subscribe
+
+from seatledger.bootstrap import Runtime, bootstrap
+from seatledger.clock import ManualClock
+from seatledger.domain.errors import SeatLimitReached
+from seatledger.service import members, subscriptions
+from seatledger.service.gateway import load_state
+
+
+@pytest.fixture
+def second(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
+    """Another runtime on the same database: its own engine, so its own cache."""
+    built = bootstrap(database_url, clock=clock)
+    yield built
+    built.dispose()
+
+
+def invite(runtime: Runtime, account_id: str, owner: str, email: str) -> None:
+    members.invite_members(
+        runtime,
+        account_id=account_id,
+        workspace="main",
+        actor=owner,
+        emails=[email],
+        role="reviewer",
+    )
+
+
+def test_a_seat_taken_through_another_engine_counts_in_the_next_check(
+    runtime: Runtime, second: Runtime
+) -> None:
+    world = subscribe(runtime, "reviewer-pro", seats=3)
+    invite(runtime, world.account_id, world.owner, "ana@x.test")  # remembered here at its version
+    invite(second, world.account_id, world.owner, "bob@x.test")  # the last seat, from elsewhere
+
+    with pytest.raises(SeatLimitReached):
+        invite(runtime, world.account_id, world.owner, "cy@x.test")
+
+    preview = subscriptions.preview_seat_change(
+        runtime, account_id=world.account_id, workspace="main", actor=world.owner, seats=4
+    )
+    assert preview.result.seats.used == 3
+    with runtime.uow() as uow:
+        emails = {m.email for m in load_state(uow, world.account_id, "main").roster.members}
+    assert emails == {world.owner, "ana@x.test", "bob@x.test"}
+
+
+def test_a_refused_change_leaves_the_remembered_roster_as_committed(runtime: Runtime) -> None:
+    world = subscribe(runtime, "reviewer-pro", seats=2)
+    invite(runtime, world.account_id, world.owner, "ana@x.test")
+    with pytest.raises(SeatLimitReached):
+        invite(runtime, world.account_id, world.owner, "bob@x.test")
+    members.accept_invite(
+        runtime, account_id=world.account_id, workspace="main", email="ana@x.test"
+    )
+
+    with runtime.uow() as uow:
+        state = load_state(uow, world.account_id, "main")
+        fresh = uow.rosters.get(world.account_id, list(state.workspace_ids.values()))
+    assert {m.email for m in state.roster.members} == {world.owner, "ana@x.test"}
+    assert {(m.email, m.status) for m in fresh.members} == {
+        (m.email, m.status) for m in state.roster.members
+    }

@@ -1,0 +1,172 @@
+"""Rosters committed at a subscription's version are answered again without a read, and nothing
+uncommitted is ever remembered (``store/roster_cache.py``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import Engine, event
+from store_builders import World
+
+from seatledger.clock import ManualClock
+from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
+from seatledger.service.ports import StoredRoster, SubscriptionVersion
+from seatledger.store import SqlUnitOfWork
+from seatledger.store.roster_cache import RosterCache
+
+AT_START = SubscriptionVersion("sub_demo", 0)
+AT_NEXT = SubscriptionVersion("sub_demo", 1)
+
+
+@contextmanager
+def roster_reads(engine: Engine) -> Iterator[list[str]]:
+    """The roster SELECTs run on ``engine`` while the block runs."""
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2])
+        if statement.lstrip().startswith("SELECT") and "FROM memberships" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def ana(workspace: str) -> Roster:
+    return Roster(
+        (Member("ana@x.test", workspace, MemberStatus.ACTIVE, frozenset({RoleGrant("admin")})),)
+    )
+
+
+def load(
+    uow: SqlUnitOfWork, world: World, version: SubscriptionVersion, *, remember: bool
+) -> StoredRoster:
+    with uow:
+        return uow.rosters.load(
+            world.account_id, world.workspace_ids, version=version, remember=remember
+        )
+
+
+def save_and_remember(uow: SqlUnitOfWork, world: World, at: datetime) -> StoredRoster:
+    stored = uow.rosters.save(
+        world.account_id, world.workspace_ids, ana(world.workspace_ids[0]), at=at
+    )
+    uow.rosters.remember(world.account_id, world.workspace_ids, stored, version=AT_NEXT)
+    return stored
+
+
+def test_a_roster_read_under_the_lock_is_answered_again_without_a_read(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        uow.rosters.save(
+            world.account_id, world.workspace_ids, ana(world.workspace_ids[0]), at=clock.now()
+        )
+        uow.commit()
+    with roster_reads(uow.engine) as reads:
+        first = load(uow, world, AT_START, remember=True)
+        again = load(uow, world, AT_START, remember=True)
+    assert len(reads) == 1
+    assert again is first
+    assert first.roster == ana(world.workspace_ids[0])
+
+
+def test_a_read_not_asked_to_be_remembered_is_read_every_time(
+    uow: SqlUnitOfWork, world: World
+) -> None:
+    with roster_reads(uow.engine) as reads:
+        load(uow, world, AT_START, remember=False)
+        load(uow, world, AT_START, remember=False)
+    assert len(reads) == 2
+
+
+def test_another_version_is_read_from_the_rows(uow: SqlUnitOfWork, world: World) -> None:
+    load(uow, world, AT_START, remember=True)
+    with roster_reads(uow.engine) as reads:
+        load(uow, world, AT_NEXT, remember=True)
+    assert len(reads) == 1
+
+
+def test_a_saved_roster_is_known_at_its_version_once_committed_and_never_if_rolled_back(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        save_and_remember(uow, world, clock.now())
+        uow.rollback()
+    with roster_reads(uow.engine) as reads:
+        after_rollback = load(uow, world, AT_NEXT, remember=False)
+    assert len(reads) == 1
+    assert after_rollback.roster == Roster()
+
+    with uow:
+        saved = save_and_remember(uow, world, clock.now())
+        uow.commit()
+    with roster_reads(uow.engine) as reads:
+        known = load(uow, world, AT_NEXT, remember=False)
+    assert reads == []
+    assert known is saved
+    with uow:
+        assert uow.rosters.get(world.account_id, world.workspace_ids) == saved.roster
+
+
+def test_a_unit_left_without_committing_remembers_nothing(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        save_and_remember(uow, world, clock.now())
+    with roster_reads(uow.engine) as reads:
+        load(uow, world, AT_NEXT, remember=False)
+    assert len(reads) == 1
+
+
+def test_a_joined_unit_remembers_only_when_the_outer_transaction_commits(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        inner = uow.joined()
+        with inner:
+            save_and_remember(inner, world, clock.now())
+            inner.commit()
+        uow.rollback()
+    with roster_reads(uow.engine) as reads:
+        load(uow, world, AT_NEXT, remember=False)
+    assert len(reads) == 1
+
+    with uow:
+        inner = uow.joined()
+        with inner:
+            save_and_remember(inner, world, clock.now())
+            inner.commit()
+        uow.commit()
+    with roster_reads(uow.engine) as reads:
+        load(uow, world, AT_NEXT, remember=False)
+    assert reads == []
+
+
+def test_two_engines_on_one_database_keep_their_own_rosters(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    load(uow, world, AT_START, remember=True)
+    other = SqlUnitOfWork(uow.engine.execution_options())  # the same pool, not the same engine
+    assert other.engine is not uow.engine
+    with roster_reads(uow.engine) as reads:
+        load(other, world, AT_START, remember=False)
+    assert len(reads) == 1
+
+
+def test_the_cache_keeps_the_most_recently_used_entries() -> None:
+    cache = RosterCache(size=2)
+    keys = [("acc", f"sub_{n}", 0, ("ws",)) for n in range(3)]
+    for key in keys[:2]:
+        cache.put(key, StoredRoster())
+    assert cache.get(keys[0]) is not None  # now the most recently used
+    cache.put(keys[2], StoredRoster())
+    assert len(cache) == 2
+    assert cache.get(keys[1]) is None
+    assert cache.get(keys[0]) is not None
+    assert cache.get(keys[2]) is not None
