@@ -603,3 +603,30 @@ def test_members_equal_on_both_sides_change_nothing_whatever_else_changes(
     found = interval_changes(before, after, policy, at, IntervalReason.ROLE_CHANGE)
 
     assert found == _changes_of_every_member(before, after, policy, at, IntervalReason.ROLE_CHANGE)
+
+
+def test_members_sharing_a_grant_set_are_judged_each_as_the_rules_say() -> None:
+    """The store builds each distinct grant set once, so members share them: interval_changes
+    judges a shared set once, and must still close the expired grants of every member holding it
+    and leave the others' alone. Rebuilt copies (equal, not the same objects) change nothing."""
+    policy = _PLAKY
+    lasting = frozenset({RoleGrant("viewer")})
+    expired = frozenset({RoleGrant("admin", expires_at=day("04-12"))})
+    people = [
+        Member(email(name), "main", MemberStatus.ACTIVE, grants)
+        for name, grants in [("ana", lasting), ("bob", lasting), ("cy", expired), ("dan", expired)]
+    ]
+    before = Roster(tuple(people))
+    eve = Member(email("eve"), "main", MemberStatus.ACTIVE, frozenset({RoleGrant("admin")}))
+    rebuilt = [Member(m.email, m.workspace, m.status, frozenset(m.grants)) for m in people[:1]]
+    after = Roster((*rebuilt, *people[1:], eve))
+    at = day("04-15")
+
+    found = interval_changes(before, after, policy, at, IntervalReason.ROLE_CHANGE)
+
+    assert found == _changes_of_every_member(before, after, policy, at, IntervalReason.ROLE_CHANGE)
+    assert changes_text(found.closed) == [
+        "cy main admin seat 04-12 expiry",
+        "dan main admin seat 04-12 expiry",
+    ]
+    assert changes_text(found.opened) == ["eve main admin seat 04-15 role_change"]

@@ -92,8 +92,8 @@ def test_seat_holders_count_persons(
 def test_seat_holders_asked_again_answer_for_the_roster_policy_and_instant_asked(
     seed_policy: PolicyOf, roster_of: RosterOf
 ) -> None:
-    """Regression guard for the one-entry memo of ``seat_holders``: a second question about
-    another roster, another policy or another instant must not get the first one's answer."""
+    """Regression guard for the memo of ``seat_holders``: a second question about another roster,
+    another policy or another instant must not get an earlier one's answer."""
     policy = seed_policy("rallly")
     expiring = Roster(
         (
@@ -113,6 +113,30 @@ def test_seat_holders_asked_again_answer_for_the_roster_policy_and_instant_asked
     assert seat_holders(roster_of("bob active member"), policy, later) == {"bob@x.test"}
     # An equal roster built anew, and a policy that bills nobody: answered afresh.
     assert seat_holders(roster_of("bob active member"), seed_policy("reviewer-pro"), later) == set()
+
+
+def test_members_sharing_a_grant_set_are_each_judged_by_their_own_status(
+    seed_policy: PolicyOf,
+) -> None:
+    """The store builds each distinct grant set once, and ``seat_holders`` judges a shared set
+    once: every member holding it still counts, or not, by their own status."""
+    policy = seed_policy("reviewer-pro")  # pending invites hold a seat; deactivated members do not
+    billable = frozenset({RoleGrant("reviewer")})
+    free = frozenset({RoleGrant("member")})
+    roster = Roster(
+        tuple(
+            Member(f"{name}@x.test", "main", status, grants)
+            for name, status, grants in [
+                ("ana", MemberStatus.ACTIVE, billable),
+                ("bob", MemberStatus.PENDING, billable),
+                ("cy", MemberStatus.DEACTIVATED, billable),
+                ("dan", MemberStatus.ACTIVE, free),
+                ("eve", MemberStatus.ACTIVE, free),
+            ]
+        )
+    )
+
+    assert seat_holders(roster, policy, AT) == {"ana@x.test", "bob@x.test"}
 
 
 def test_a_roster_renamed_keeps_every_member_under_the_new_workspace_name() -> None:

@@ -143,17 +143,27 @@ def interval_changes(
     reviewer at 2026-04-10 (``before`` without him, ``after`` with him pending): one ``opened``
     change, ``(bob, main, reviewer, seat)`` at 2026-04-10 for ``invite``, and nothing closed.
     """
-    # A member found equal on both sides, with no grant that expired by ``at``, keeps every
-    # holding: only the others can close or open one. A change touches a few members of a roster
-    # that may hold thousands, so the rest are left out before any holding is built.
-    kept = {
-        m
-        for m in set(before.members).intersection(after.members)
-        if all(g.expires_at is None or at < g.expires_at for g in m.grants)
-    }
+    # A member that is the same object on both sides, with no grant that expired by ``at``, keeps
+    # every holding: only the others can close or open one. A change touches a few members of a
+    # roster that may hold thousands and leaves the others' objects as they were, so those are
+    # left out by identity (cheaper than hashing every member) before any holding is built; an
+    # equal member built anew goes through the rules below, which leave it alone as well.
+    on_both = {id(m) for m in after.members}
+    unexpired: dict[int, bool] = {}  # by grant set, shared between members (as in seat_holders)
+    kept = set()
+    for m in before.members:
+        if id(m) not in on_both:
+            continue
+        live = unexpired.get(id(m.grants))
+        if live is None:
+            live = unexpired[id(m.grants)] = all(
+                g.expires_at is None or at < g.expires_at for g in m.grants
+            )
+        if live:
+            kept.add(id(m))
     if kept:
-        before = Roster(tuple(m for m in before.members if m not in kept))
-        after = Roster(tuple(m for m in after.members if m not in kept))
+        before = Roster(tuple(m for m in before.members if id(m) not in kept))
+        after = Roster(tuple(m for m in after.members if id(m) not in kept))
     was = _held(before, policy)
     now = holdings(after, policy, at)
     closed: list[HoldingChange] = []

@@ -67,14 +67,13 @@ class Roster:
 
     def put(self, member: Member) -> Roster:
         """This roster with ``member`` added, or replacing the same (email, workspace)."""
-        kept = tuple(
-            m for m in self.members if (m.email, m.workspace) != (member.email, member.workspace)
-        )
+        email, workspace = member.email, member.workspace
+        kept = tuple(m for m in self.members if m.email != email or m.workspace != workspace)
         return Roster((*kept, member))
 
     def drop(self, email: str, workspace: str) -> Roster:
         return Roster(
-            tuple(m for m in self.members if (m.email, m.workspace) != (email, workspace))
+            tuple(m for m in self.members if m.email != email or m.workspace != workspace)
         )
 
     def renamed(self, workspaces: Mapping[str, str]) -> Roster:
@@ -150,30 +149,45 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
     Example (upcoach): ana is Admin of the organization and Program Facilitator in programs p1 and
     p2; bob is only a Participant. ``seat_holders`` is ``{"ana@x.test"}``: one seat, not three.
     """
-    last = _last_holders
-    if last is not None and last[0] is roster and last[1] is policy and last[2] == at:
-        return last[3]
-    holders = frozenset(
-        member.email
-        for member in roster.members
-        if status_counts(member.status, policy)
-        and any(policy.is_billable(g.role) and g.live_at(at) for g in member.grants)
-    )
-    _remember_holders((roster, policy, at, holders))
+    recent = _recent_holders
+    for entry in recent:
+        if entry[0] is roster and entry[1] is policy and entry[2] == at:
+            return entry[3]
+    counted = {status: status_counts(status, policy) for status in MemberStatus}
+    # Members share grant sets (the store builds each distinct one once): each set is judged
+    # once, by identity, while the roster holds it alive.
+    seated_by: dict[int, bool] = {}
+    emails = []
+    for member in roster.members:
+        if not counted[member.status]:
+            continue
+        grants = member.grants
+        seated = seated_by.get(id(grants))
+        if seated is None:
+            seated = seated_by[id(grants)] = any(
+                policy.is_billable(g.role) and g.live_at(at) for g in grants
+            )
+        if seated:
+            emails.append(member.email)
+    holders = frozenset(emails)
+    _remember_holders((roster, policy, at, holders), recent)
     return holders
 
 
-# The last answer of ``seat_holders``: one seat change asks it several times for the same roster,
-# policy and instant (the check, the usage before and after, the ledger), and each answer walks the
-# whole roster. Rosters and policies are immutable, so the same objects give the same answer; the
-# entry holds them, so their ids cannot be reused while it is kept. Replaced whole (one
-# assignment), so a thread reads either the old entry or the new one.
-_last_holders: tuple[Roster, Policy, datetime, frozenset[str]] | None = None
+_HoldersEntry = tuple[Roster, Policy, datetime, frozenset[str]]
+
+# The last answers of ``seat_holders``: one seat change asks it several times for the rosters
+# before and after it, at one instant (the check, the usage before and after, the ledger), and
+# each answer walks the whole roster. Rosters and policies are immutable, so the same objects give
+# the same answer; an entry holds them, so their ids cannot be reused while it is kept. The tuple
+# is replaced whole (one assignment), so a thread reads either the old answers or the new ones.
+_RECENT = 4
+_recent_holders: tuple[_HoldersEntry, ...] = ()
 
 
-def _remember_holders(entry: tuple[Roster, Policy, datetime, frozenset[str]]) -> None:
-    global _last_holders
-    _last_holders = entry
+def _remember_holders(entry: _HoldersEntry, recent: tuple[_HoldersEntry, ...]) -> None:
+    global _recent_holders
+    _recent_holders = (entry, *recent[: _RECENT - 1])
 
 
 def free_role_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]:

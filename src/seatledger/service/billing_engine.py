@@ -382,8 +382,12 @@ def next_due(state: SubscriptionState) -> datetime | None:
     if state.status is not SubscriptionStatus.ACTIVE:
         return None
     due = [state.billing.period.end]
+    seen: set[int] = set()  # grant sets are shared between members: each is read once
     for member in state.roster.members:
-        due.extend(g.expires_at for g in member.grants if g.expires_at is not None)
+        grants = member.grants
+        if id(grants) not in seen:
+            seen.add(id(grants))
+            due.extend(g.expires_at for g in grants if g.expires_at is not None)
     month_end = month_end_due(state)
     if month_end is not None:
         due.append(month_end)

@@ -15,7 +15,7 @@ from typing import Any
 from seatledger.domain.billing import SeatBilling
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.money import Money
-from seatledger.domain.seats import Roster, normalize_email
+from seatledger.domain.seats import normalize_email
 from seatledger.service.activity_records import load_activity, save_activity
 from seatledger.service.billing_engine import month_end_due
 from seatledger.service.peak_engine import true_up_due
@@ -31,6 +31,7 @@ from seatledger.service.ports import (
     new_id,
 )
 from seatledger.service.results import InvoiceView
+from seatledger.service.roster_naming import ByIdRoster, named
 from seatledger.service.seat_intervals import record_seat_intervals
 from seatledger.service.state import (
     Effects,
@@ -91,7 +92,7 @@ def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionSt
         version=SubscriptionVersion(sub.id, sub.version),
         remember=locked,
     )
-    roster = _renamed(stored, names)
+    roster = named(stored, names)
     addons = uow.addons.counts(account_id, sub.id)
     return SubscriptionState(
         account_id=account_id,
@@ -123,15 +124,6 @@ def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionSt
         activity=load_activity(uow, sub),
         stored=StoredRows(record=sub, roster=stored, addons=addons),
     )
-
-
-def _renamed(stored: StoredRoster, names: dict[str, str]) -> Roster:
-    """``stored``'s roster with workspaces named, renamed once per stored roster and naming."""
-    naming = tuple(sorted(names.items()))
-    roster = stored.renamed.get(naming)
-    if roster is None:
-        roster = stored.renamed[naming] = stored.roster.renamed(names)
-    return roster
 
 
 def _record(state: SubscriptionState) -> Subscription:
@@ -218,10 +210,6 @@ def save_state(
     )
 
 
-def _stored_roster(state: SubscriptionState) -> Roster:
-    return state.roster.renamed(state.workspace_ids)
-
-
 def _write_effects(
     uow: UnitOfWork,
     state: SubscriptionState,
@@ -236,9 +224,9 @@ def _write_effects(
     stored now) and ``effects``; ``record`` is the subscription row as saved."""
     account_id, sub_id = state.account_id, state.subscription_id
     workspace_ids = list(state.workspace_ids.values())
-    roster = uow.rosters.save(
-        account_id, workspace_ids, _stored_roster(state), at=at, stored=before
-    )
+    by_id = ByIdRoster(state.roster, state.workspace_ids, before)
+    roster = uow.rosters.save(account_id, workspace_ids, by_id.roster, at=at, stored=before)
+    by_id.remember_named(roster)
     uow.rosters.remember(
         account_id, workspace_ids, roster, version=SubscriptionVersion(sub_id, record.version)
     )
@@ -248,6 +236,7 @@ def _write_effects(
         effects,
         at=at,
         before=before.roster,
+        after=by_id.roster,
         person_ids={**before.person_ids, **roster.person_ids},
     )
     # Everyone on the roster before or after: the ledger, the audit log and the outbox name them

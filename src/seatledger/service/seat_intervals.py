@@ -57,12 +57,14 @@ def record_seat_intervals(
     *,
     at: datetime,
     before: Roster | None = None,
+    after: Roster | None = None,
     person_ids: Mapping[str, str] | None = None,
 ) -> None:
     """Close and open the seat intervals the change written at ``at`` made.
 
     ``before`` is the stored roster (workspaces by id) before the change, read here when not
-    given; call this before the roster is saved if so. ``person_ids`` (e-mail -> person id) saves
+    given; call this before the roster is saved if so. ``after`` is the state's roster with
+    workspaces by id, when the caller has it already. ``person_ids`` (e-mail -> person id) saves
     the look-ups the caller already made; anyone missing is looked up, or created as the roster
     save would. A canceled subscription's holdings all end when it ended.
     """
@@ -73,7 +75,7 @@ def record_seat_intervals(
     if state.status is SubscriptionStatus.CANCELED:
         after, when, reason = Roster(), state.canceled_at or at, IntervalReason.CANCELLATION
     else:
-        after = state.roster.renamed(state.workspace_ids)
+        after = state.roster.renamed(state.workspace_ids) if after is None else after
         when = at
     changes = interval_changes(before, after, state.policy, when, reason)
     if not changes.closed and not changes.opened:

@@ -154,9 +154,12 @@ class SqlRosters(Repository):
         at: datetime,
         stored: StoredRoster | None = None,
     ) -> StoredRoster:
-        wanted = _check(roster, workspace_ids)
         if stored is None:
             stored = self.load(account_id, workspace_ids)
+        # A member that is the stored member itself (the caller kept it) is as stored: valid
+        # when it was written, and unchanged.
+        as_stored = {id(m) for m in stored.roster.members}
+        wanted = _check(roster, workspace_ids, as_stored)
         before = {(m.workspace, m.email): m for m in stored.roster.members}
         ids = stored.person_ids
         for key in sorted(before.keys() - wanted.keys()):
@@ -169,7 +172,7 @@ class SqlRosters(Repository):
         self._insert(account_id, person_ids, added, at)
         for key, member in sorted(wanted.items()):
             old = before.get(key)
-            if old is not None and old != member:
+            if old is not None and old is not member and old != member:
                 self._update(account_id, person_ids[member.email], old, member, at)
         return StoredRoster(Roster(tuple(m for _, m in sorted(wanted.items()))), person_ids)
 
@@ -253,11 +256,20 @@ def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVer
     return (account_id, version.subscription_id, version.version, tuple(sorted(workspace_ids)))
 
 
-def _check(roster: Roster, workspace_ids: Sequence[str]) -> dict[tuple[str, str], Member]:
-    """(workspace, e-mail) -> member, refusing what the tables could not hold faithfully."""
+def _check(
+    roster: Roster, workspace_ids: Sequence[str], as_stored: set[int]
+) -> dict[tuple[str, str], Member]:
+    """(workspace, e-mail) -> member, refusing what the tables could not hold faithfully (the
+    members in ``as_stored``, by ``id()``, are checked for duplicates only)."""
     allowed = set(workspace_ids)
     wanted: dict[tuple[str, str], Member] = {}
     for member in roster.members:
+        if id(member) in as_stored:
+            key = (member.workspace, member.email)
+            if key in wanted:
+                raise InvalidInput("email", f"{member.email} appears twice in {member.workspace!r}")
+            wanted[key] = member
+            continue
         if member.workspace not in allowed:
             raise InvalidInput(
                 "workspace",
