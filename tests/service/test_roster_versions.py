@@ -1,9 +1,10 @@
 """Two processes on one database: each keeps the rosters it has seen by subscription version
-(``store/roster_cache.py``), and a change made by the other is never judged on a stale roster."""
+(``store/version_cache.py``), and a change made by the other is never judged on a stale roster."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from service_world import subscribe
@@ -69,3 +70,40 @@ def test_a_refused_change_leaves_the_remembered_roster_as_committed(runtime: Run
     assert {(m.email, m.status) for m in fresh.members} == {
         (m.email, m.status) for m in state.roster.members
     }
+
+
+def next_invoice_total(runtime: Runtime, account_id: str, owner: str, seats: int) -> str:
+    preview = subscriptions.preview_seat_change(
+        runtime, account_id=account_id, workspace="main", actor=owner, seats=seats
+    )
+    return preview.next_invoice_total.format()
+
+
+def test_pending_lines_and_add_ons_changed_elsewhere_are_read_again(
+    runtime: Runtime, second: Runtime, database_url: str, clock: ManualClock
+) -> None:
+    # A seat increase parked as a pending line for the next invoice; upcoach sells add-on packs.
+    next_invoice = {"proration": {"unit": "day", "on_increase": "next_invoice"}}
+    world = subscribe(runtime, "upcoach", seats=6, overrides=next_invoice)  # 5 included
+    common = {"account_id": world.account_id, "workspace": "main", "actor": world.owner}
+    clock.advance(timedelta(days=10))
+    subscriptions.change_seat_count(runtime, **common, seats=7)
+    before = next_invoice_total(runtime, world.account_id, world.owner, 9)  # remembered here
+    subscriptions.change_seat_count(second, **common, seats=8)  # another pending line, elsewhere
+    subscriptions.set_addon(second, **common, name="additional_admin_seat", count=2)
+
+    seen_here = next_invoice_total(runtime, world.account_id, world.owner, 9)
+
+    fresh = bootstrap(database_url, clock=clock)
+    try:
+        assert seen_here == next_invoice_total(fresh, world.account_id, world.owner, 9)
+        with fresh.uow() as uow:
+            stored = load_state(uow, world.account_id, "main")
+    finally:
+        fresh.dispose()
+    assert seen_here != before
+    with runtime.uow() as uow:
+        state = load_state(uow, world.account_id, "main")
+    assert state.addons == stored.addons == {"additional_admin_seat": 2}
+    assert state.pending == stored.pending
+    assert len(state.pending) == 3  # two seat increases and the add-on packs

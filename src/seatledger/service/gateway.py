@@ -23,8 +23,10 @@ from seatledger.service.ports import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    PendingLine,
     StoredRoster,
     Subscription,
+    SubscriptionParts,
     SubscriptionVersion,
     UnitOfWork,
     Workspace,
@@ -82,8 +84,9 @@ def load_state_by_id(
 def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionState:
     """The state of ``sub`` (read, and locked when asked, by the caller): one read per table.
 
-    The roster may come from the rosters committed at the row's version without a read
-    (``rosters.load``'s ``version``): every change to it moves the version on."""
+    The roster, the add-ons and the pending lines may come from what was committed at the row's
+    version without a read (``rosters.load``'s ``version``, ``parts.load``): every change to them
+    moves the version on."""
     account_id = sub.account_id
     names = uow.subscriptions.workspace_names(account_id, sub.id)
     stored = uow.rosters.load(
@@ -93,7 +96,7 @@ def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionSt
         remember=locked,
     )
     roster = named(stored, names)
-    addons = uow.addons.counts(account_id, sub.id)
+    parts = uow.parts.load(account_id, sub.id, version=sub.version, remember=locked)
     return SubscriptionState(
         account_id=account_id,
         subscription_id=sub.id,
@@ -111,8 +114,8 @@ def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionSt
         ),
         roster=roster,
         workspaces=tuple(sorted(names.values())),
-        addons=dict(addons),
-        pending=[p.line for p in uow.pending_lines.unbilled(account_id, sub.id)],
+        addons=dict(parts.addons),
+        pending=[p.line for p in parts.pending],
         balance=uow.credits.balance(account_id, sub.policy.currency),
         status=sub.status,
         cancel_at_period_end=sub.cancel_at_period_end,
@@ -122,7 +125,9 @@ def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionSt
         test_clock_id=sub.test_clock_id,
         workspace_ids={name: ws_id for ws_id, name in names.items()},
         activity=load_activity(uow, sub),
-        stored=StoredRows(record=sub, roster=stored, addons=addons),
+        stored=StoredRows(
+            record=sub, roster=stored, addons=dict(parts.addons), pending=parts.pending
+        ),
     )
 
 
@@ -206,7 +211,14 @@ def save_state(
             record=saved,
         )
     return _write_effects(
-        uow, state, effects, at=at, before=stored.roster, addons=stored.addons, record=saved
+        uow,
+        state,
+        effects,
+        at=at,
+        before=stored.roster,
+        addons=stored.addons,
+        record=saved,
+        pending=stored.pending,
     )
 
 
@@ -219,9 +231,11 @@ def _write_effects(
     before: StoredRoster,
     addons: dict[str, int],
     record: Subscription,
+    pending: tuple[PendingLine, ...] | None = None,
 ) -> list[InvoiceView]:
     """Write ``state`` (its roster compared with ``before``, its add-ons with ``addons``, both as
-    stored now) and ``effects``; ``record`` is the subscription row as saved."""
+    stored now) and ``effects``; ``record`` is the subscription row as saved, ``pending`` the
+    unbilled pending lines as stored (read here when needed and not given)."""
     account_id, sub_id = state.account_id, state.subscription_id
     workspace_ids = list(state.workspace_ids.values())
     by_id = ByIdRoster(state.roster, state.workspace_ids, before)
@@ -245,13 +259,18 @@ def _write_effects(
     for name in set(addons) | set(state.addons):
         if addons.get(name, 0) != state.addons.get(name, 0):
             uow.addons.set_count(account_id, sub_id, name, state.addons.get(name, 0), at=at)
-    state.stored = StoredRows(record=record, roster=roster, addons=dict(state.addons))
-    # Read before this change adds any: they are the lines its first renewal bills.
-    unbilled = (
-        [p.id for p in uow.pending_lines.unbilled(account_id, sub_id)]
-        if effects.pending_billed_by
-        else []
-    )
+    if pending is None and effects.pending_billed_by:
+        pending = uow.pending_lines.unbilled(account_id, sub_id)
+    # As stored before this change adds any: they are the lines its first renewal bills.
+    unbilled = [p.id for p in pending or ()] if effects.pending_billed_by else []
+    # The pending lines stay as they were unless this change adds or bills some.
+    kept = None if effects.pending_added or effects.pending_billed_by else pending
+    state.stored = StoredRows(record=record, roster=roster, addons=dict(state.addons), pending=kept)
+    if kept is not None:
+        counts = {name: n for name, n in sorted(state.addons.items()) if n > 0}
+        uow.parts.remember(
+            account_id, sub_id, SubscriptionParts(counts, kept), version=record.version
+        )
     added = [
         uow.pending_lines.add(account_id, sub_id, line, at=at).id for line in effects.pending_added
     ]

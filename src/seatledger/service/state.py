@@ -21,7 +21,7 @@ from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy
 from seatledger.domain.seats import Roster, SeatUsage, seat_usage
 from seatledger.service.ports import InvoiceKind as InvoiceKind
-from seatledger.service.ports import StoredRoster, Subscription
+from seatledger.service.ports import PendingLine, StoredRoster, Subscription
 from seatledger.service.ports import SubscriptionStatus as SubscriptionStatus
 
 
@@ -41,6 +41,9 @@ class StoredRows:
     record: Subscription
     roster: StoredRoster
     addons: dict[str, int]
+    # The unbilled pending lines as stored, None once a save of this transaction added or billed
+    # some (they are read again when needed).
+    pending: tuple[PendingLine, ...] | None = None
 
 
 @dataclass

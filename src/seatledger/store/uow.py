@@ -21,12 +21,13 @@ from seatledger.store.repositories.logs import (
     SqlLedger,
     SqlOutbox,
 )
+from seatledger.store.repositories.parts import SqlSubscriptionParts
 from seatledger.store.repositories.people import SqlAccounts, SqlPersons, SqlWorkspaces
 from seatledger.store.repositories.rosters import SqlRosters
 from seatledger.store.repositories.subscriptions import SqlAddons, SqlSubscriptions
 from seatledger.store.repositories.test_clocks import SqlTestClocks
 from seatledger.store.repositories.webhooks import SqlWebhookDeliveries, SqlWebhookEndpoints
-from seatledger.store.roster_cache import roster_cache
+from seatledger.store.version_cache import caches_of
 
 
 class SqlUnitOfWork:
@@ -52,13 +53,17 @@ class SqlUnitOfWork:
         self.workspaces = SqlWorkspaces(self)
         self.persons = SqlPersons(self)
         self.subscriptions = SqlSubscriptions(self)
-        self.rosters = SqlRosters(self, self.persons, roster_cache(engine), self.after_commit)
+        caches = caches_of(engine)
+        self.rosters = SqlRosters(self, self.persons, caches.rosters, self.after_commit)
         self.addons = SqlAddons(self)
         self.ledger = SqlLedger(self)
         self.audit = SqlAudit(self)
         self.outbox = SqlOutbox(self)
         self.invoices = SqlInvoices(self)
         self.pending_lines = SqlPendingLines(self)
+        self.parts = SqlSubscriptionParts(
+            self, self.addons, self.pending_lines, caches.parts, self.after_commit
+        )
         self.credits = SqlCredits(self)
         self.idempotency = SqlIdempotency(self)
         self.test_clocks = SqlTestClocks(self)

@@ -133,11 +133,20 @@ class StoredRoster:
     roster: Roster = field(default_factory=Roster)
     person_ids: Mapping[str, str] = field(default_factory=dict)
     # Rosters renamed from ``roster`` (workspace ids to names), by the renaming: one loaded
-    # roster may serve many transactions (``store/roster_cache.py``), and renaming a large one
+    # roster may serve many transactions (``store/version_cache.py``), and renaming a large one
     # costs as much as reading it.
     renamed: dict[tuple[tuple[str, str], ...], Roster] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionParts:
+    """A subscription's add-on counts (only those above zero, by name) and its unbilled pending
+    lines (in the order the next invoice bills them), as stored."""
+
+    addons: Mapping[str, int] = field(default_factory=dict)
+    pending: tuple[PendingLine, ...] = ()
 
 
 class SubscriptionVersion(NamedTuple):

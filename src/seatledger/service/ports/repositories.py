@@ -30,6 +30,7 @@ from seatledger.service.ports.records import (
     Person,
     StoredRoster,
     Subscription,
+    SubscriptionParts,
     SubscriptionVersion,
     TestClock,
     WebhookDelivery,
@@ -195,6 +196,22 @@ class RosterRepository(Protocol):
         ``workspace_ids``, or holding the same (role, scope) twice, is refused with
         ``InvalidInput``.
         """
+
+
+class SubscriptionPartsRepository(Protocol):
+    def load(
+        self, account_id: str, subscription_id: str, *, version: int, remember: bool = False
+    ) -> SubscriptionParts:
+        """The add-on counts and unbilled pending lines of the subscription, whose row was read
+        at ``version`` in this transaction: the store may answer with what it knows was committed
+        at that version without reading it; with ``remember`` (the row was read under its lock)
+        what it reads is kept for the next reader."""
+
+    def remember(
+        self, account_id: str, subscription_id: str, parts: SubscriptionParts, *, version: int
+    ) -> None:
+        """``parts`` are the subscription's at ``version`` once this transaction commits;
+        forgotten if it does not."""
 
 
 class AddonRepository(Protocol):
@@ -453,6 +470,9 @@ class UnitOfWork(Protocol):
 
     @property
     def addons(self) -> AddonRepository: ...
+
+    @property
+    def parts(self) -> SubscriptionPartsRepository: ...
 
     @property
     def ledger(self) -> LedgerRepository: ...

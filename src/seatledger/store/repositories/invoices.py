@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, insert, select, update
 
 from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.invoices import InvoiceLine, lines_total
@@ -206,6 +206,20 @@ def _invoice(head: Any, lines: list[Any]) -> Invoice:
     )
 
 
+# Built once: a seat change that does not find its subscription's parts remembered reads them.
+_UNBILLED = (
+    select(pending_lines)
+    .where(
+        pending_lines.c.account_id == bindparam("account_id"),
+        pending_lines.c.subscription_id == bindparam("subscription_id"),
+        pending_lines.c.invoice_id.is_(None),
+    )
+    # Lines parked by one change (members going inactive as time caught up) share its instant:
+    # their own start orders them, so the invoice reads the same however late.
+    .order_by(pending_lines.c.created_at, pending_lines.c.period_start, pending_lines.c.id)
+)
+
+
 class SqlPendingLines(Repository):
     def add(
         self, account_id: str, subscription_id: str, line: InvoiceLine, *, at: datetime
@@ -232,15 +246,7 @@ class SqlPendingLines(Repository):
 
     def unbilled(self, account_id: str, subscription_id: str) -> tuple[PendingLine, ...]:
         rows = self._conn.execute(
-            select(pending_lines)
-            .where(
-                pending_lines.c.account_id == account_id,
-                pending_lines.c.subscription_id == subscription_id,
-                pending_lines.c.invoice_id.is_(None),
-            )
-            # Lines parked by one change (members going inactive as time caught up) share its
-            # instant: their own start orders them, so the invoice reads the same however late.
-            .order_by(pending_lines.c.created_at, pending_lines.c.period_start, pending_lines.c.id)
+            _UNBILLED, {"account_id": account_id, "subscription_id": subscription_id}
         )
         return tuple(
             PendingLine(

@@ -20,8 +20,8 @@ from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
-from seatledger.store.roster_cache import RosterCache, RosterKey
 from seatledger.store.tables import memberships, persons, role_assignments
+from seatledger.store.version_cache import VersionCache, VersionKey
 
 # A grant for the whole workspace is stored with scope '' (a primary key column cannot be NULL).
 WHOLE_WORKSPACE = ""
@@ -74,7 +74,7 @@ class SqlRosters(Repository):
         self,
         source: ConnectionSource,
         persons: SqlPersons,
-        cache: RosterCache,
+        cache: VersionCache[StoredRoster],
         after_commit: Callable[[Callable[[], None]], None],
     ) -> None:
         super().__init__(source)
@@ -252,7 +252,7 @@ class SqlRosters(Repository):
         self._conn.execute(_DELETE_MEMBERSHIP, key)
 
 
-def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion) -> RosterKey:
+def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion) -> VersionKey:
     return (account_id, version.subscription_id, version.version, tuple(sorted(workspace_ids)))
 
 

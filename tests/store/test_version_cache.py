@@ -1,5 +1,5 @@
 """Rosters committed at a subscription's version are answered again without a read, and nothing
-uncommitted is ever remembered (``store/roster_cache.py``)."""
+uncommitted is ever remembered (``store/version_cache.py``)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from store_builders import World
 
 from seatledger.clock import ManualClock
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
-from seatledger.service.ports import StoredRoster, SubscriptionVersion
+from seatledger.service.ports import StoredRoster, SubscriptionParts, SubscriptionVersion
 from seatledger.store import SqlUnitOfWork
-from seatledger.store.roster_cache import RosterCache
+from seatledger.store.version_cache import VersionCache
 
 AT_START = SubscriptionVersion("sub_demo", 0)
 AT_NEXT = SubscriptionVersion("sub_demo", 1)
@@ -160,7 +160,7 @@ def test_two_engines_on_one_database_keep_their_own_rosters(
 
 
 def test_the_cache_keeps_the_most_recently_used_entries() -> None:
-    cache = RosterCache(size=2)
+    cache: VersionCache[StoredRoster] = VersionCache(size=2)
     keys = [("acc", f"sub_{n}", 0, ("ws",)) for n in range(3)]
     for key in keys[:2]:
         cache.put(key, StoredRoster())
@@ -170,3 +170,63 @@ def test_the_cache_keeps_the_most_recently_used_entries() -> None:
     assert cache.get(keys[1]) is None
     assert cache.get(keys[0]) is not None
     assert cache.get(keys[2]) is not None
+
+
+@contextmanager
+def parts_reads(engine: Engine) -> Iterator[list[str]]:
+    """The add-on and pending-line SELECTs run on ``engine`` while the block runs."""
+    seen: list[str] = []
+
+    def record(*args: object) -> None:
+        statement = str(args[2])
+        if statement.lstrip().startswith("SELECT") and (
+            "FROM addons" in statement or "FROM pending_lines" in statement
+        ):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def load_parts(
+    uow: SqlUnitOfWork, world: World, version: int, *, remember: bool
+) -> SubscriptionParts:
+    with uow:
+        return uow.parts.load(world.account_id, "sub_demo", version=version, remember=remember)
+
+
+def test_parts_read_under_the_lock_are_answered_again_without_a_read(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        uow.addons.set_count(world.account_id, "sub_demo", "extra", 2, at=clock.now())
+        uow.commit()
+    with parts_reads(uow.engine) as reads:
+        first = load_parts(uow, world, 0, remember=True)
+        again = load_parts(uow, world, 0, remember=False)
+        load_parts(uow, world, 1, remember=False)
+    assert len(reads) == 4  # add-ons and pending lines, twice: at version 0 once, at 1 once
+    assert again is first
+    assert first == SubscriptionParts({"extra": 2}, ())
+
+
+def test_parts_remembered_for_a_version_count_once_committed_only(
+    uow: SqlUnitOfWork, world: World
+) -> None:
+    parts = SubscriptionParts({"extra": 1}, ())
+    with uow:
+        uow.parts.remember(world.account_id, "sub_demo", parts, version=1)
+        uow.rollback()
+    with parts_reads(uow.engine) as reads:
+        assert load_parts(uow, world, 1, remember=False) == SubscriptionParts({}, ())
+    assert len(reads) == 2
+
+    with uow:
+        uow.parts.remember(world.account_id, "sub_demo", parts, version=1)
+        uow.commit()
+    with parts_reads(uow.engine) as reads:
+        assert load_parts(uow, world, 1, remember=False) is parts
+    assert reads == []
