@@ -63,11 +63,11 @@ def load_state(
     uow: UnitOfWork, account_id: str, workspace_name: str, *, lock: bool = True
 ) -> SubscriptionState:
     """The subscription covering ``workspace_name``, locked (the seat lock) unless ``lock=False``."""
-    sub = uow.subscriptions.find_for_workspace_name(account_id, workspace_name, lock=lock)
-    if sub is None:
+    covering = uow.subscriptions.find_for_workspace_name(account_id, workspace_name, lock=lock)
+    if covering is None:
         found = subscription_for(uow, account_id, workspace_name)  # NotFound saying what is missing
         return load_state_by_id(uow, account_id, found.id, lock=lock)
-    return _load(uow, sub, locked=lock)
+    return _load(uow, covering.subscription, locked=lock, names=covering.workspace_names)
 
 
 def load_state_by_id(
@@ -81,14 +81,17 @@ def load_state_by_id(
     return _load(uow, sub, locked=lock)
 
 
-def _load(uow: UnitOfWork, sub: Subscription, *, locked: bool) -> SubscriptionState:
+def _load(
+    uow: UnitOfWork, sub: Subscription, *, locked: bool, names: dict[str, str] | None = None
+) -> SubscriptionState:
     """The state of ``sub`` (read, and locked when asked, by the caller): one read per table.
 
     The roster, the add-ons and the pending lines may come from what was committed at the row's
     version without a read (``rosters.load``'s ``version``, ``parts.load``): every change to them
     moves the version on."""
     account_id = sub.account_id
-    names = uow.subscriptions.workspace_names(account_id, sub.id)
+    if names is None:
+        names = uow.subscriptions.workspace_names(account_id, sub.id)
     stored = uow.rosters.load(
         account_id,
         sorted(names),

@@ -149,6 +149,14 @@ class SubscriptionParts:
     pending: tuple[PendingLine, ...] = ()
 
 
+class Covering(NamedTuple):
+    """The subscription covering a workspace, and the names of the workspaces it covers (id ->
+    name)."""
+
+    subscription: Subscription
+    workspace_names: dict[str, str]
+
+
 class SubscriptionVersion(NamedTuple):
     """A subscription as of one committed ``version``: what its roster is cached by."""
 

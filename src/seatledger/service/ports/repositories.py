@@ -18,6 +18,7 @@ from seatledger.service.ports.records import (
     Account,
     ApiKey,
     AuditRecord,
+    Covering,
     CreditEntry,
     DeliveryStatus,
     IdempotencyRecord,
@@ -125,11 +126,10 @@ class SubscriptionRepository(Protocol):
     def find_for_workspace(self, account_id: str, workspace_id: str) -> Subscription | None:
         """The subscription covering the workspace, if any."""
 
-    def find_for_workspace_name(
-        self, account_id: str, name: str, *, lock: bool
-    ) -> Subscription | None:
-        """The subscription covering the workspace called ``name``, if any; with ``lock``, read
-        and locked as ``get_for_update`` does, in the same statement."""
+    def find_for_workspace_name(self, account_id: str, name: str, *, lock: bool) -> Covering | None:
+        """The subscription covering the workspace called ``name``, if any, with the names of the
+        workspaces it covers; with ``lock``, read and locked as ``get_for_update`` does, in the
+        same statement (which has the names too unless the subscription covers several)."""
 
     def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
         """Workspace id -> name for the workspaces the subscription covers."""

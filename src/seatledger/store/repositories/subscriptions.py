@@ -25,7 +25,7 @@ from sqlalchemy import (
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
-from seatledger.service.ports import Subscription, SubscriptionStatus
+from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
@@ -135,8 +135,25 @@ _BY_KEY = select(subscriptions).where(
     subscriptions.c.id == bindparam("id"),
 )
 _BY_KEY_LOCKED = _BY_KEY.with_for_update()
+# How many workspaces the subscription covers: when it is one, the workspace found by name is
+# the whole bundle and its names need no second read.
+_covered = subscription_workspaces.alias("covered")
+_COVERED_COUNT = (
+    select(func.count())
+    .select_from(_covered)
+    .where(
+        _covered.c.account_id == subscriptions.c.account_id,
+        _covered.c.subscription_id == subscriptions.c.id,
+    )
+    .scalar_subquery()
+)
 _BY_WORKSPACE_NAME = (
-    select(subscriptions)
+    select(
+        subscriptions,
+        workspaces.c.id.label("named_id"),
+        workspaces.c.name.label("named_name"),
+        _COVERED_COUNT.label("covered_count"),
+    )
     .join(
         _sw,
         (_sw.c.account_id == subscriptions.c.account_id)
@@ -263,12 +280,18 @@ class SqlSubscriptions(Repository):
         ).one_or_none()
         return None if row is None else _subscription(row)
 
-    def find_for_workspace_name(
-        self, account_id: str, name: str, *, lock: bool
-    ) -> Subscription | None:
+    def find_for_workspace_name(self, account_id: str, name: str, *, lock: bool) -> Covering | None:
         statement = _BY_WORKSPACE_NAME_LOCKED if lock else _BY_WORKSPACE_NAME
         row = self._conn.execute(statement, {"account_id": account_id, "name": name}).one_or_none()
-        return None if row is None else _subscription(row)
+        if row is None:
+            return None
+        subscription = _subscription(row)
+        names = (
+            {row.named_id: row.named_name}
+            if row.covered_count == 1
+            else self.workspace_names(account_id, subscription.id)
+        )
+        return Covering(subscription, names)
 
     def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
         rows = self._conn.execute(
