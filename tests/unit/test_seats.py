@@ -139,6 +139,44 @@ def test_members_sharing_a_grant_set_are_each_judged_by_their_own_status(
     assert seat_holders(roster, policy, AT) == {"ana@x.test", "bob@x.test"}
 
 
+def test_seat_holders_asked_at_many_instants_answer_as_a_fresh_count(seed_policy: PolicyOf) -> None:
+    """Regression guard for the memo's validity window: an answer is reused only between two
+    expiries of the roster's billable grants, so asking the same roster at instants in any order,
+    on and around each expiry, answers what counting afresh does."""
+    policy = seed_policy("reviewer-pro")
+    day = timedelta(days=1)
+    roster = Roster(
+        (
+            Member("ana@x.test", "main", MemberStatus.ACTIVE, frozenset({RoleGrant("reviewer")})),
+            Member(
+                "bob@x.test",
+                "main",
+                MemberStatus.ACTIVE,
+                frozenset({RoleGrant("reviewer", expires_at=AT + day)}),
+            ),
+            Member(
+                "cy@x.test",
+                "main",
+                MemberStatus.PENDING,
+                frozenset({RoleGrant("reviewer", expires_at=AT + 3 * day)}),
+            ),
+            Member(
+                "dan@x.test",
+                "main",
+                MemberStatus.ACTIVE,
+                frozenset({RoleGrant("member", expires_at=AT + 2 * day)}),
+            ),
+        )
+    )
+    instants = [AT + n * day / 2 for n in range(-2, 9)] + [AT + day - timedelta(microseconds=1)]
+    for at in [*instants, *reversed(instants), *instants[::3], *instants[1::2]]:
+        fresh = seat_holders(Roster(roster.members), policy, at)  # a new roster: counted afresh
+        assert seat_holders(roster, policy, at) == fresh, at
+    assert seat_holders(roster, policy, AT) == {"ana@x.test", "bob@x.test", "cy@x.test"}
+    assert seat_holders(roster, policy, AT + day) == {"ana@x.test", "cy@x.test"}
+    assert seat_holders(roster, policy, AT + 3 * day) == {"ana@x.test"}
+
+
 def test_a_roster_renamed_keeps_every_member_under_the_new_workspace_name() -> None:
     grants = frozenset({RoleGrant("admin"), RoleGrant("viewer", "p1")})
     roster = Roster(

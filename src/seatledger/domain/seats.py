@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.policy import Policy
@@ -151,12 +152,14 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
     """
     recent = _recent_holders
     for entry in recent:
-        if entry[0] is roster and entry[1] is policy and entry[2] == at:
-            return entry[3]
+        if entry.roster is roster and entry.policy is policy and entry.since <= at < entry.until:
+            return entry.holders
     counted = {status: status_counts(status, policy) for status in MemberStatus}
     # Members share grant sets (the store builds each distinct one once): each set is judged
-    # once, by identity, while the roster holds it alive.
+    # once, by identity, while the roster holds it alive. The answer stays the same from the last
+    # billable grant expiry at or before ``at`` (``since``) until the next one after it (``until``).
     seated_by: dict[int, bool] = {}
+    since, until = _DAWN, _NEVER
     emails = []
     for member in roster.members:
         if not counted[member.status]:
@@ -164,23 +167,45 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
         grants = member.grants
         seated = seated_by.get(id(grants))
         if seated is None:
-            seated = seated_by[id(grants)] = any(
-                policy.is_billable(g.role) and g.live_at(at) for g in grants
-            )
+            seated = False
+            for grant in grants:
+                if not policy.is_billable(grant.role):
+                    continue
+                expires_at = grant.expires_at
+                if expires_at is None:
+                    seated = True
+                elif at < expires_at:
+                    seated = True
+                    until = min(until, expires_at)
+                else:
+                    since = max(since, expires_at)
+            seated_by[id(grants)] = seated
         if seated:
             emails.append(member.email)
     holders = frozenset(emails)
-    _remember_holders((roster, policy, at, holders), recent)
+    _remember_holders(_HoldersEntry(roster, policy, since, until, holders), recent)
     return holders
 
 
-_HoldersEntry = tuple[Roster, Policy, datetime, frozenset[str]]
+_DAWN = datetime.min.replace(tzinfo=UTC)
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+class _HoldersEntry(NamedTuple):
+    roster: Roster
+    policy: Policy
+    since: datetime
+    until: datetime
+    holders: frozenset[str]
+
 
 # The last answers of ``seat_holders``: one seat change asks it several times for the rosters
-# before and after it, at one instant (the check, the usage before and after, the ledger), and
-# each answer walks the whole roster. Rosters and policies are immutable, so the same objects give
-# the same answer; an entry holds them, so their ids cannot be reused while it is kept. The tuple
-# is replaced whole (one assignment), so a thread reads either the old answers or the new ones.
+# before and after it (the check, the usage before and after, the ledger), the next change in the
+# same process asks it again about the roster the last one left, and each answer walks the whole
+# roster. Rosters and policies are immutable, so the same objects give the same answer for every
+# instant between two expiries of their grants; an entry holds them, so their ids cannot be
+# reused while it is kept. The tuple is replaced whole (one assignment), so a thread reads either
+# the old answers or the new ones.
 _RECENT = 4
 _recent_holders: tuple[_HoldersEntry, ...] = ()
 
