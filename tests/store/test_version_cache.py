@@ -230,3 +230,17 @@ def test_parts_remembered_for_a_version_count_once_committed_only(
     with parts_reads(uow.engine) as reads:
         assert load_parts(uow, world, 1, remember=False) is parts
     assert reads == []
+
+
+def test_only_the_latest_version_of_a_subscription_is_kept() -> None:
+    cache: VersionCache[StoredRoster] = VersionCache(size=8)
+    first, second = StoredRoster(), StoredRoster()
+    cache.put(("acc", "sub", 1, ("ws",)), first)
+    cache.put(("acc", "sub", 2, ("ws",)), second)
+    assert len(cache) == 1
+    assert cache.get(("acc", "sub", 1, ("ws",))) is None
+    assert cache.get(("acc", "sub", 2, ("ws",))) is second
+    # A late put of an earlier version (a slow transaction's after-commit) changes nothing.
+    cache.put(("acc", "sub", 1, ("ws",)), first)
+    assert cache.get(("acc", "sub", 2, ("ws",))) is second
+    assert cache.get(("acc", "sub", 1, ("ws",))) is None

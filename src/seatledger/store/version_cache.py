@@ -15,7 +15,8 @@ Two rules keep that true:
   a write only once the write is committed (``uow.after_commit``): a transaction that rolls back
   may have used a version number the next committed change takes.
 - Entries are whole immutable values (rosters, members, pending lines) and are never updated,
-  only added and evicted, least recently used first.
+  only replaced by a later version of the same subscription and evicted, least recently used
+  first.
 
 One cache of each kind per engine (one database), so two stores in one process never share
 entries.
@@ -36,6 +37,8 @@ V = TypeVar("V")
 
 # (account id, subscription id, version, the workspace ids sorted: () for what is not a roster)
 VersionKey = tuple[str, str, int, tuple[str, ...]]
+# The same without the version: one entry per subscription (and workspaces).
+_Slot = tuple[str, str, tuple[str, ...]]
 
 # Subscriptions a process keeps rosters of: a busy service process touches a few hundred
 # subscriptions a minute, and one entry is a few hundred bytes per member.
@@ -43,29 +46,47 @@ DEFAULT_SIZE = 512
 
 
 class VersionCache(Generic[V]):
-    """A bounded map of committed values by ``VersionKey``; safe to share between threads."""
+    """A bounded map of committed values by ``VersionKey``; safe to share between threads.
+
+    Only the latest version known of each subscription is kept: once a later version is
+    committed, nobody reads the subscription row at an earlier one again, and keeping every
+    version of a busy subscription's roster would hold thousands of members per change in memory
+    (and make every garbage collection walk them)."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
         self._size = size
-        self._entries: OrderedDict[VersionKey, V] = OrderedDict()
+        self._entries: OrderedDict[_Slot, tuple[int, V]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: VersionKey) -> V | None:
+        slot, version = _slot(key)
         with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
+            found = self._entries.get(slot)
+            if found is None or found[0] != version:
+                return None
+            self._entries.move_to_end(slot)
+            return found[1]
 
     def put(self, key: VersionKey, value: V) -> None:
+        slot, version = _slot(key)
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
+            found = self._entries.get(slot)
+            # A put may come late (a transaction's after-commit, in a threaded server): never
+            # replace a later version with an earlier one.
+            if found is not None and found[0] > version:
+                return
+            self._entries[slot] = (version, value)
+            self._entries.move_to_end(slot)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _slot(key: VersionKey) -> tuple[_Slot, int]:
+    account_id, subscription_id, version, workspace_ids = key
+    return (account_id, subscription_id, workspace_ids), version
 
 
 class EngineCaches:
