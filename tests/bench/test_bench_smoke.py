@@ -134,3 +134,22 @@ def test_the_scale_run_renews_every_subscription_once_and_reports_it() -> None:
     assert run["ms_per_subscription"] == run["seconds"] * 1000 / 12
     assert run["statements"] > 0 and run["maxrss_kb"] > 0
     assert checked == {"renewed_once": 12}
+
+
+def test_the_statement_floor_names_each_way_with_a_positive_figure() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.statement_floor", "50"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = {}
+    for line in done.stdout.strip().splitlines():
+        way, _, rest = line.partition(":")
+        figures[way.strip()] = float(rest.split()[0])
+    assert set(figures) == {"core", "exec_driver_sql", "sqlite3"}
+    assert all(micros > 0 for micros in figures.values())
