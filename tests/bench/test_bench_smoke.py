@@ -23,20 +23,26 @@ NAMES = {
 }
 
 
-def _quick(tmp_path: Path, *names: str) -> tuple[dict[str, dict[str, Any]], str]:
-    """``python -m bench --quick --only NAME...``: the report's rows by name, and stdout."""
-    output = tmp_path / "latest.json"
-    only = [arg for name in names for arg in ("--only", name)]
+def _bench_module(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
+    """``python -m ARGS`` from the project root, which must succeed; its output."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", *only, "--output", str(output)],
+        [sys.executable, "-m", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=timeout,
         check=False,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def _quick(tmp_path: Path, *names: str) -> tuple[dict[str, dict[str, Any]], str]:
+    """``python -m bench --quick --only NAME...``: the report's rows by name, and stdout."""
+    output = tmp_path / "latest.json"
+    only = [arg for name in names for arg in ("--only", name)]
+    done = _bench_module("bench", "--quick", *only, "--output", str(output), timeout=600)
     report = json.loads(output.read_text(encoding="utf-8"))
     assert set(report) == {"machine", "results"}
     assert report["machine"]["mode"] == "quick"
@@ -117,16 +123,7 @@ def test_quick_postgres_and_billing_cases_measure_both_sides(tmp_path: Path) -> 
 def test_the_scale_run_renews_every_subscription_once_and_reports_it() -> None:
     if not os.environ.get("SEATLEDGER_TEST_POSTGRES_URL"):
         pytest.fail("run through scripts/with-postgres (SEATLEDGER_TEST_POSTGRES_URL unset)")
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.billing_scale", "12"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _bench_module("bench.billing_scale", "12", timeout=600)
     seeded, run, checked = (json.loads(line) for line in done.stdout.strip().splitlines()[-3:])
 
     assert seeded["subscriptions"] == 12
@@ -137,16 +134,7 @@ def test_the_scale_run_renews_every_subscription_once_and_reports_it() -> None:
 
 
 def test_the_statement_floor_names_each_way_with_a_positive_figure() -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.statement_floor", "50"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = _bench_module("bench.statement_floor", "50", timeout=120)
     figures = {}
     for line in done.stdout.strip().splitlines():
         way, _, rest = line.partition(":")

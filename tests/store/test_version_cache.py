@@ -4,7 +4,7 @@ uncommitted is ever remembered (``store/version_cache.py``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 
 from sqlalchemy import Engine, event
@@ -21,13 +21,15 @@ AT_NEXT = SubscriptionVersion("sub_demo", 1)
 
 
 @contextmanager
-def roster_reads(engine: Engine) -> Iterator[list[str]]:
-    """The roster SELECTs run on ``engine`` while the block runs."""
+def reads_from(engine: Engine, *tables: str) -> Iterator[list[str]]:
+    """The SELECTs from any of ``tables`` run on ``engine`` while the block runs."""
     seen: list[str] = []
 
     def record(*args: object) -> None:
         statement = str(args[2])
-        if statement.lstrip().startswith("SELECT") and "FROM memberships" in statement:
+        if statement.lstrip().startswith("SELECT") and any(
+            f"FROM {table}" in statement for table in tables
+        ):
             seen.append(statement)
 
     event.listen(engine, "before_cursor_execute", record)
@@ -35,6 +37,14 @@ def roster_reads(engine: Engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def roster_reads(engine: Engine) -> AbstractContextManager[list[str]]:
+    return reads_from(engine, "memberships")
+
+
+def parts_reads(engine: Engine) -> AbstractContextManager[list[str]]:
+    return reads_from(engine, "addons", "pending_lines")
 
 
 def ana(workspace: str) -> Roster:
@@ -170,25 +180,6 @@ def test_the_cache_keeps_the_most_recently_used_entries() -> None:
     assert cache.get(keys[1]) is None
     assert cache.get(keys[0]) is not None
     assert cache.get(keys[2]) is not None
-
-
-@contextmanager
-def parts_reads(engine: Engine) -> Iterator[list[str]]:
-    """The add-on and pending-line SELECTs run on ``engine`` while the block runs."""
-    seen: list[str] = []
-
-    def record(*args: object) -> None:
-        statement = str(args[2])
-        if statement.lstrip().startswith("SELECT") and (
-            "FROM addons" in statement or "FROM pending_lines" in statement
-        ):
-            seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def load_parts(
