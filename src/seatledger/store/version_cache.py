@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Generic, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -79,6 +80,16 @@ class VersionCache(Generic[V]):
             self._entries.move_to_end(slot)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
+
+    def answer(self, key: VersionKey, read: Callable[[], V], *, remember: bool) -> V:
+        """The value known at ``key``, else ``read()`` (kept when ``remember``: the caller read
+        it under the subscription's lock)."""
+        value = self.get(key)
+        if value is None:
+            value = read()
+            if remember:
+                self.put(key, value)
+        return value
 
     def __len__(self) -> int:
         return len(self._entries)

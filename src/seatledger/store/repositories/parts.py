@@ -30,16 +30,14 @@ class SqlSubscriptionParts(Repository):
     def load(
         self, account_id: str, subscription_id: str, *, version: int, remember: bool = False
     ) -> SubscriptionParts:
-        key = _key(account_id, subscription_id, version)
-        parts = self._cache.get(key)
-        if parts is None:
-            parts = SubscriptionParts(
+        return self._cache.answer(
+            _key(account_id, subscription_id, version),
+            lambda: SubscriptionParts(
                 addons=self._addons.counts(account_id, subscription_id),
                 pending=self._pending_lines.unbilled(account_id, subscription_id),
-            )
-            if remember:
-                self._cache.put(key, parts)
-        return parts
+            ),
+            remember=remember,
+        )
 
     def remember(
         self, account_id: str, subscription_id: str, parts: SubscriptionParts, *, version: int

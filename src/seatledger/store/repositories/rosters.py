@@ -96,13 +96,11 @@ class SqlRosters(Repository):
     ) -> StoredRoster:
         if version is None:
             return self._read(account_id, workspace_ids)
-        key = _key(account_id, workspace_ids, version)
-        stored = self._cache.get(key)
-        if stored is None:
-            stored = self._read(account_id, workspace_ids)
-            if remember:
-                self._cache.put(key, stored)
-        return stored
+        return self._cache.answer(
+            _key(account_id, workspace_ids, version),
+            lambda: self._read(account_id, workspace_ids),
+            remember=remember,
+        )
 
     def remember(
         self,
