@@ -54,6 +54,40 @@ def test_a_seat_taken_through_another_engine_counts_in_the_next_check(
     assert emails == {world.owner, "ana@x.test", "bob@x.test"}
 
 
+def test_members_removed_and_changed_through_another_engine_are_caught_up(
+    runtime: Runtime, second: Runtime
+) -> None:
+    world = subscribe(runtime, "reviewer-pro", seats=3)
+    invite(runtime, world.account_id, world.owner, "ana@x.test")
+    invite(runtime, world.account_id, world.owner, "bob@x.test")  # all 3 seats held
+    # Elsewhere: Bob is deleted (a seat freed), Ana accepts, and Cy takes the freed seat.
+    members.delete_member(
+        second, account_id=world.account_id, workspace="main", actor=world.owner, email="bob@x.test"
+    )
+    members.accept_invite(second, account_id=world.account_id, workspace="main", email="ana@x.test")
+    invite(second, world.account_id, world.owner, "cy@x.test")
+
+    with pytest.raises(SeatLimitReached):
+        invite(runtime, world.account_id, world.owner, "dee@x.test")
+    with runtime.uow() as uow:
+        roster = load_state(uow, world.account_id, "main").roster
+    assert {(m.email, m.status.value) for m in roster.members} == {
+        (world.owner, "active"),
+        ("ana@x.test", "active"),
+        ("cy@x.test", "pending"),
+    }
+
+    # Then only a change elsewhere (Cy accepts): caught up from the rows it wrote.
+    members.accept_invite(second, account_id=world.account_id, workspace="main", email="cy@x.test")
+    with runtime.uow() as uow:
+        roster = load_state(uow, world.account_id, "main").roster
+    assert {(m.email, m.status.value) for m in roster.members} == {
+        (world.owner, "active"),
+        ("ana@x.test", "active"),
+        ("cy@x.test", "active"),
+    }
+
+
 def test_a_refused_change_leaves_the_remembered_roster_as_committed(runtime: Runtime) -> None:
     world = subscribe(runtime, "reviewer-pro", seats=2)
     invite(runtime, world.account_id, world.owner, "ana@x.test")

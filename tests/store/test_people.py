@@ -64,7 +64,9 @@ def test_erasing_keeps_the_ledger_and_removes_the_e_mail(
         "ana@x.test", "ws_main", MemberStatus.ACTIVE, frozenset({RoleGrant("admin")})
     )
     with uow:
-        uow.rosters.save(account, world.workspace_ids, Roster((ana_member,)), at=clock.now())
+        uow.rosters.save(
+            account, world.workspace_ids, Roster((ana_member,)), at=clock.now(), version=1
+        )
         ana = uow.persons.find_by_email(account, "ana@x.test")
         assert ana is not None
         uow.ledger.append(
@@ -83,7 +85,7 @@ def test_erasing_keeps_the_ledger_and_removes_the_e_mail(
     with uow:
         with pytest.raises(Conflict, match="still has memberships in ws_main"):
             uow.persons.erase(account, ana.id, at=erased_at)
-        uow.rosters.save(account, world.workspace_ids, Roster(), at=erased_at)
+        uow.rosters.save(account, world.workspace_ids, Roster(), at=erased_at, version=2)
         erased = uow.persons.erase(account, ana.id, at=erased_at)
         uow.commit()
     assert (erased.email, erased.display_name, erased.erased_at) == (None, None, erased_at)

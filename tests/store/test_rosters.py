@@ -47,7 +47,7 @@ def bundle_roster(at: datetime) -> Roster:
 
 def save(uow: SqlUnitOfWork, world: World, roster: Roster, at: datetime) -> Roster:
     with uow:
-        uow.rosters.save(world.account_id, world.workspace_ids, roster, at=at)
+        uow.rosters.save(world.account_id, world.workspace_ids, roster, at=at, version=1)
         uow.commit()
     with uow:
         return uow.rosters.get(world.account_id, world.workspace_ids)
@@ -205,6 +205,8 @@ def test_rosters_the_tables_cannot_hold_are_refused(
 ) -> None:
     with uow:
         with pytest.raises(InvalidInput) as refused:
-            uow.rosters.save(world.account_id, world.workspace_ids, roster, at=clock.now())
+            uow.rosters.save(
+                world.account_id, world.workspace_ids, roster, at=clock.now(), version=1
+            )
         assert refused.value.field == field
         assert uow.rosters.get(world.account_id, world.workspace_ids).members == ()

@@ -64,7 +64,11 @@ def load(
 
 def save_and_remember(uow: SqlUnitOfWork, world: World, at: datetime) -> StoredRoster:
     stored = uow.rosters.save(
-        world.account_id, world.workspace_ids, ana(world.workspace_ids[0]), at=at
+        world.account_id,
+        world.workspace_ids,
+        ana(world.workspace_ids[0]),
+        at=at,
+        version=AT_NEXT.version,
     )
     uow.rosters.remember(world.account_id, world.workspace_ids, stored, version=AT_NEXT)
     return stored
@@ -75,7 +79,11 @@ def test_a_roster_read_under_the_lock_is_answered_again_without_a_read(
 ) -> None:
     with uow:
         uow.rosters.save(
-            world.account_id, world.workspace_ids, ana(world.workspace_ids[0]), at=clock.now()
+            world.account_id,
+            world.workspace_ids,
+            ana(world.workspace_ids[0]),
+            at=clock.now(),
+            version=AT_START.version,
         )
         uow.commit()
     with roster_reads(uow.engine) as reads:
@@ -96,10 +104,12 @@ def test_a_read_not_asked_to_be_remembered_is_read_every_time(
 
 
 def test_another_version_is_read_from_the_rows(uow: SqlUnitOfWork, world: World) -> None:
-    load(uow, world, AT_START, remember=True)
+    kept = load(uow, world, AT_START, remember=True)
     with roster_reads(uow.engine) as reads:
-        load(uow, world, AT_NEXT, remember=True)
-    assert len(reads) == 1
+        later = load(uow, world, AT_NEXT, remember=True)
+    # Caught up from the kept one (test_roster_catch_up.py): the rows written since are read.
+    assert reads != []
+    assert later == kept
 
 
 def test_a_saved_roster_is_known_at_its_version_once_committed_and_never_if_rolled_back(

@@ -242,7 +242,9 @@ def _write_effects(
     account_id, sub_id = state.account_id, state.subscription_id
     workspace_ids = list(state.workspace_ids.values())
     by_id = ByIdRoster(state.roster, state.workspace_ids, before)
-    roster = uow.rosters.save(account_id, workspace_ids, by_id.roster, at=at, stored=before)
+    roster = uow.rosters.save(
+        account_id, workspace_ids, by_id.roster, at=at, version=record.version, stored=before
+    )
     by_id.remember_named(roster)
     uow.rosters.remember(
         account_id, workspace_ids, roster, version=SubscriptionVersion(sub_id, record.version)

@@ -26,7 +26,8 @@ as aware UTC; money is integer minor units with an ISO 4217 currency.
 - ``subscription_workspaces`` (account_id, workspace_id): the bundle, i.e. which subscription
   covers a workspace; keyed by workspace, so a workspace has at most one subscription.
 - ``memberships`` (account_id, workspace_id, person_id): status pending/active/deactivated,
-  created/updated/status-changed instants.
+  created/updated/status-changed instants, and ``roster_version``: the covering subscription's
+  version whose change last wrote the row or its grants.
 - ``role_assignments`` (account_id, workspace_id, person_id, role, scope): ``expires_at``;
   scope ``''`` means the whole workspace (a key column cannot be NULL).
 - ``addons`` (account_id, subscription_id, name): count > 0.

@@ -209,6 +209,8 @@ memberships = Table(
     _at("created_at"),
     _at("updated_at"),
     _at("status_changed_at"),
+    # The covering subscription's version whose change last wrote this row or its grants.
+    Column("roster_version", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint("account_id", "workspace_id", "person_id"),
     ForeignKeyConstraint(
         ["account_id", "workspace_id"], ["workspaces.account_id", "workspaces.id"]

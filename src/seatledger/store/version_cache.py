@@ -81,6 +81,16 @@ class VersionCache(Generic[V]):
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
+    def earlier(self, key: VersionKey) -> tuple[int, V] | None:
+        """The version kept for ``key``'s subscription and its value, when that version is
+        earlier than ``key``'s: what a reader can catch up from instead of reading everything."""
+        slot, version = _slot(key)
+        with self._lock:
+            found = self._entries.get(slot)
+        if found is None or found[0] >= version:
+            return None
+        return found
+
     def answer(self, key: VersionKey, read: Callable[[], V], *, remember: bool) -> V:
         """The value known at ``key``, else ``read()`` (kept when ``remember``: the caller read
         it under the subscription's lock)."""

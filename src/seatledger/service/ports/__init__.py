@@ -11,7 +11,8 @@ How a use case uses them::
         workspaces = uow.subscriptions.workspace_ids(account_id, sub.id)
         roster = uow.rosters.get(account_id, workspaces)
         ...  # ask the domain; build the new roster, the ledger and audit entries
-        uow.rosters.save(account_id, workspaces, new_roster, at=now)
+        saved = uow.subscriptions.save(replace(sub, ...), stored=sub)       # the version moves on
+        uow.rosters.save(account_id, workspaces, new_roster, at=now, version=saved.version)
         uow.ledger.append(account_id, sub.id, at=now, kind="member_invited", ...)
         uow.audit.append(account_id, at=now, actor=..., action=..., target=...)
         uow.commit()

@@ -161,7 +161,8 @@ class RosterRepository(Protocol):
 
         With ``version`` (the subscription covering these workspaces, as its row was read in
         this transaction), the store may answer with the roster it knows was committed at that
-        version without reading it; with ``remember`` too (the row was read under its lock, so
+        version without reading it, or read only what changed since a version it knows; with
+        ``remember`` too (the row was read under its lock, so
         nobody can commit a change meanwhile), what it reads is kept for the next reader.
         """
 
@@ -184,10 +185,13 @@ class RosterRepository(Protocol):
         roster: Roster,
         *,
         at: datetime,
+        version: int,
         stored: StoredRoster | None = None,
     ) -> StoredRoster:
         """Make the stored memberships of ``workspace_ids`` equal ``roster``; returns what is
-        stored now.
+        stored now. ``version`` is the covering subscription's version this change commits: the
+        rows written are stamped with it, so a reader that knows the roster at an earlier version
+        can read only what changed after it (``load``).
 
         Diffs against what is stored (``stored``, when given, is taken for it unread: what
         ``load`` or the last ``save`` of this transaction returned): inserts new memberships and

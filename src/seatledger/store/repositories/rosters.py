@@ -5,6 +5,14 @@ person) and one ``role_assignments`` row per (membership, role, scope). ``save``
 roster against the stored rows (read again, or the ``StoredRoster`` the caller kept from ``load``
 or the last ``save``), so an unchanged member is not touched (its timestamps keep their meaning),
 a removed one is deleted with its grants, and only the changed rows are written.
+
+Every membership row written is stamped with the version of the subscription change that wrote it
+(``roster_version``; a change of grants updates the membership row too). A reader that kept the
+roster at an earlier version (``store/version_cache.py``) reads only the rows stamped after it and
+the number of memberships: the same number as the kept roster plus the new ones means nobody was
+removed meanwhile, and the kept members stand; otherwise it reads the whole roster. A busy
+subscription changed by several processes in turn is then read in a few rows per change instead
+of all of its members.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
@@ -51,6 +59,17 @@ _LOAD_GRANTS = select(
     _g.c.account_id == bindparam("account_id"),
     _g.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
 )
+# Catching up with a kept roster: the rows written after its version, and how many there are now.
+_LOAD_CHANGED_MEMBERS = _LOAD_MEMBERS.where(_m.c.roster_version > bindparam("since"))
+_COUNT_MEMBERS = (
+    select(func.count())
+    .select_from(_m)
+    .where(
+        _m.c.account_id == bindparam("account_id"),
+        _m.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
+    )
+)
+_LOAD_GRANTS_OF = _LOAD_GRANTS.where(_g.c.person_id.in_(bindparam("person_ids", expanding=True)))
 
 
 def _membership_key(table: Any) -> Any:
@@ -96,10 +115,9 @@ class SqlRosters(Repository):
     ) -> StoredRoster:
         if version is None:
             return self._read(account_id, workspace_ids)
+        key = _key(account_id, workspace_ids, version)
         return self._cache.answer(
-            _key(account_id, workspace_ids, version),
-            lambda: self._read(account_id, workspace_ids),
-            remember=remember,
+            key, lambda: self._read_at(account_id, workspace_ids, key), remember=remember
         )
 
     def remember(
@@ -112,6 +130,55 @@ class SqlRosters(Repository):
     ) -> None:
         key = _key(account_id, workspace_ids, version)
         self._after_commit(lambda: self._cache.put(key, stored))
+
+    def _read_at(
+        self, account_id: str, workspace_ids: Sequence[str], key: VersionKey
+    ) -> StoredRoster:
+        """The roster at ``key``'s version: caught up from an earlier one kept, else read."""
+        earlier = self._cache.earlier(key)
+        if earlier is not None:
+            caught_up = self._catch_up(account_id, workspace_ids, *earlier)
+            if caught_up is not None:
+                return caught_up
+        return self._read(account_id, workspace_ids)
+
+    def _catch_up(
+        self, account_id: str, workspace_ids: Sequence[str], since: int, kept: StoredRoster
+    ) -> StoredRoster | None:
+        """The roster now, from ``kept`` (the roster at version ``since``) and the rows written
+        after it; None when a member was removed since (no row is left to say who)."""
+        keys = {"account_id": account_id, "workspace_ids": list(workspace_ids)}
+        changed = self._conn.execute(_LOAD_CHANGED_MEMBERS, {**keys, "since": since}).all()
+        (count,) = self._conn.execute(_COUNT_MEMBERS, keys).one()
+        if not changed:
+            return kept if count == len(kept.roster.members) else None
+        emails: dict[str, str | None] = {
+            person_id: email for email, person_id in kept.person_ids.items()
+        }
+        emails.update(
+            self._emails(account_id, sorted({p for _, p, _ in changed if p not in emails}))
+        )
+        held: dict[tuple[str, str], list[RoleGrant]] = {}
+        for workspace_id, person_id, role, scope, expires_at in self._conn.execute(
+            _LOAD_GRANTS_OF, {**keys, "person_ids": sorted({p for _, p, _ in changed})}
+        ).all():
+            held.setdefault((workspace_id, person_id), []).append(_grant(role, scope, expires_at))
+        members = {(m.workspace, m.email): m for m in kept.roster.members}
+        # Equal grant sets stay one object, as ``_read`` makes them.
+        sets = {m.grants: m.grants for m in kept.roster.members}
+        person_ids = dict(kept.person_ids)
+        for workspace_id, person_id, status in changed:
+            email = emails.get(person_id) or f"erased-{person_id}"
+            granted = frozenset(held.get((workspace_id, person_id), ()))
+            member = Member(
+                email, workspace_id, _STATUSES[status], sets.setdefault(granted, granted)
+            )
+            if members.get((workspace_id, email)) != member:
+                members[(workspace_id, email)] = member
+            person_ids[email] = person_id
+        if len(members) != count:
+            return None
+        return StoredRoster(Roster(tuple(m for _, m in sorted(members.items()))), person_ids)
 
     def _read(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
         # Every seat change and preview reads the whole roster, so this loop runs once per
@@ -163,6 +230,7 @@ class SqlRosters(Repository):
         roster: Roster,
         *,
         at: datetime,
+        version: int,
         stored: StoredRoster | None = None,
     ) -> StoredRoster:
         if stored is None:
@@ -180,15 +248,20 @@ class SqlRosters(Repository):
             account_id, [m.email for m in added if m.email not in ids], at=at
         )
         person_ids = {m.email: ids.get(m.email) or new_ids[m.email] for m in wanted.values()}
-        self._insert(account_id, person_ids, added, at)
+        self._insert(account_id, person_ids, added, at, version)
         for key, member in sorted(wanted.items()):
             old = before.get(key)
             if old is not None and old is not member and old != member:
-                self._update(account_id, person_ids[member.email], old, member, at)
+                self._update(account_id, person_ids[member.email], old, member, at, version)
         return StoredRoster(Roster(tuple(m for _, m in sorted(wanted.items()))), person_ids)
 
     def _insert(
-        self, account_id: str, person_ids: dict[str, str], added: list[Member], at: datetime
+        self,
+        account_id: str,
+        person_ids: dict[str, str],
+        added: list[Member],
+        at: datetime,
+        version: int,
     ) -> None:
         if not added:
             return
@@ -203,6 +276,7 @@ class SqlRosters(Repository):
                     "created_at": at,
                     "updated_at": at,
                     "status_changed_at": at,
+                    "roster_version": version,
                 }
                 for member in added
             ],
@@ -214,11 +288,19 @@ class SqlRosters(Repository):
         )
 
     def _update(
-        self, account_id: str, person_id: str, before: Member, member: Member, at: datetime
+        self,
+        account_id: str,
+        person_id: str,
+        before: Member,
+        member: Member,
+        at: datetime,
+        version: int,
     ) -> None:
         workspace = member.workspace
         key = {"k_account": account_id, "k_workspace": workspace, "k_person": person_id}
-        changes: dict[str, Any] = {"updated_at": at}
+        # The membership row is written for a change of grants too: its stamp says the member
+        # changed at ``version``.
+        changes: dict[str, Any] = {"updated_at": at, "roster_version": version}
         if before.status is not member.status:
             changes |= {"status": member.status.value, "status_changed_at": at}
         self._conn.execute(_UPDATE_MEMBERSHIP, {**key, **changes})
