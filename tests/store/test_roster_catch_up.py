@@ -12,9 +12,11 @@ from test_version_cache import roster_reads
 from seatledger.clock import ManualClock
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
+from seatledger.service.roster_naming import named
 from seatledger.store import SqlUnitOfWork
 
 SUB = "sub_demo"
+NAMES = {"ws_main": "main", "ws_side": "side"}
 ACTIVE, PENDING, DEACTIVATED = MemberStatus.ACTIVE, MemberStatus.PENDING, MemberStatus.DEACTIVATED
 
 
@@ -137,6 +139,7 @@ def test_caught_up_rosters_equal_whole_reads_through_any_sequence_of_changes(
     people = [f"p{i}@x.test" for i in range(12)]
     roster = Roster()
     version = 0
+    namings_carried = 0
     for _ in range(80):
         at += timedelta(minutes=5)
         version += 1
@@ -159,4 +162,46 @@ def test_caught_up_rosters_equal_whole_reads_through_any_sequence_of_changes(
         if rng.random() < 0.2:
             version += 1  # a change that moved the version on and no member
         if rng.random() < 0.5:
-            assert load_at(uow, world, version) == read_whole(uow, world), f"version {version}"
+            loaded = load_at(uow, world, version)
+            assert loaded == read_whole(uow, world), f"version {version}"
+            # The namings kept with the roster are carried along, member for member.
+            for naming, as_named in loaded.renamed.items():
+                assert as_named == loaded.roster.renamed(dict(naming)), f"version {version}"
+                namings_carried += 1
+            named(loaded, NAMES)
+    assert namings_carried > 10
+
+
+def test_saves_of_rosters_made_from_the_stored_one_are_caught_up_exactly_elsewhere(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    """This process saves only what a change made (``rosters.save`` given the roster it made by
+    put and drop from the stored one); another engine, keeping its own rosters, catches up from
+    the rows: both always equal a whole read."""
+    other = SqlUnitOfWork(uow.engine.execution_options())  # the same pool, not the same engine
+    rng = random.Random(12)
+    at = clock.now()
+    people = [f"p{i}@x.test" for i in range(10)]
+    stored = commit_roster(uow, world, Roster(), at, version=1)
+    for version in range(2, 60):
+        at += timedelta(minutes=5)
+        roster = stored.roster
+        for _ in range(rng.randint(1, 3)):
+            email, workspace = rng.choice(people), rng.choice(world.workspace_ids)
+            if roster.find(email, workspace) is not None and rng.random() < 0.2:
+                roster = roster.drop(email, workspace)
+            else:
+                grants = [RoleGrant(rng.choice(["admin", "member"]), rng.choice([None, "p1"]))]
+                roster = roster.put(
+                    member(email, workspace, rng.choice(list(MemberStatus)), *grants)
+                )
+        with uow:
+            stored = uow.rosters.save(
+                world.account_id, world.workspace_ids, roster, at=at, version=version, stored=stored
+            )
+            uow.commit()
+        whole = read_whole(uow, world)
+        assert stored == whole, f"version {version}"
+        assert set(stored.roster.members) == set(roster.members)
+        if rng.random() < 0.5:
+            assert load_at(other, world, version) == whole, f"version {version}"

@@ -26,7 +26,7 @@ from seatledger.domain.invoices import InvoiceLine, LineKind
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy
-from seatledger.domain.seats import Roster, status_counts
+from seatledger.domain.seats import Roster, changes_since, earliest_expiry, status_counts
 
 
 class HoldingKind(StrEnum):
@@ -148,6 +148,12 @@ def interval_changes(
     # roster that may hold thousands and leaves the others' objects as they were, so those are
     # left out by identity (cheaper than hashing every member) before any holding is built; an
     # equal member built anew goes through the rules below, which leave it alone as well.
+    changes = changes_since(after, before)
+    if changes is not None and _live_at(before, at):
+        # ``after`` was made from ``before`` by put and drop: only the members it names changed.
+        before = Roster(tuple(was for was, _ in changes.values() if was is not None))
+        after = Roster(tuple(now for _, now in changes.values() if now is not None))
+        return _holding_changes(before, after, policy, at, reason)
     on_both = {id(m) for m in after.members}
     unexpired: dict[int, bool] = {}  # by grant set, shared between members (as in seat_holders)
     kept = set()
@@ -164,6 +170,12 @@ def interval_changes(
     if kept:
         before = Roster(tuple(m for m in before.members if id(m) not in kept))
         after = Roster(tuple(m for m in after.members if id(m) not in kept))
+    return _holding_changes(before, after, policy, at, reason)
+
+
+def _holding_changes(
+    before: Roster, after: Roster, policy: Policy, at: datetime, reason: IntervalReason
+) -> IntervalChanges:
     was = _held(before, policy)
     now = holdings(after, policy, at)
     closed: list[HoldingChange] = []
@@ -180,6 +192,12 @@ def interval_changes(
         closed=tuple(sorted(closed, key=lambda c: c.holding._key())),
         opened=tuple(sorted(opened, key=lambda c: c.holding._key())),
     )
+
+
+def _live_at(roster: Roster, at: datetime) -> bool:
+    """True when no grant of ``roster`` expired by ``at``."""
+    earliest = earliest_expiry(roster)
+    return earliest is None or at < earliest
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,11 +54,30 @@ class Member:
         return frozenset(g.role for g in self.grants if g.live_at(at))
 
 
+# A member's place in a roster: (workspace, e-mail).
+RosterKey = tuple[str, str]
+# The most changes a roster carries in its origin: each ``put`` copies them.
+_ORIGIN_CHANGES = 64
+
+
+@dataclass(frozen=True, slots=True)
+class RosterOrigin:
+    """The roster a roster was made from by ``put`` and ``drop``, and what changed since:
+    (workspace, e-mail) -> (the member in ``base``, the member now), None for no member.
+
+    A change touches a few members of a roster that may hold thousands; whoever knows ``base``
+    (the store wrote it, or counted its seats) can then look at these members only."""
+
+    base: Roster
+    changed: Mapping[RosterKey, tuple[Member | None, Member | None]]
+
+
 @dataclass(frozen=True, slots=True)
 class Roster:
     """Every membership of the workspaces one subscription covers."""
 
     members: tuple[Member, ...] = ()
+    origin: RosterOrigin | None = field(default=None, compare=False, repr=False)
 
     def find(self, email: str, workspace: str) -> Member | None:
         for member in self.members:
@@ -70,12 +89,38 @@ class Roster:
         """This roster with ``member`` added, or replacing the same (email, workspace)."""
         email, workspace = member.email, member.workspace
         kept = tuple(m for m in self.members if m.email != email or m.workspace != workspace)
-        return Roster((*kept, member))
+        was = self.find(email, workspace) if len(kept) < len(self.members) else None
+        return Roster((*kept, member), self._origin_with({(workspace, email): (was, member)}))
 
     def drop(self, email: str, workspace: str) -> Roster:
-        return Roster(
-            tuple(m for m in self.members if m.email != email or m.workspace != workspace)
-        )
+        kept = tuple(m for m in self.members if m.email != email or m.workspace != workspace)
+        was = self.find(email, workspace) if len(kept) < len(self.members) else None
+        return Roster(kept, self._origin_with({(workspace, email): (was, None)}))
+
+    def with_changes(
+        self,
+        members: tuple[Member, ...],
+        changes: Mapping[RosterKey, tuple[Member | None, Member | None]],
+    ) -> Roster:
+        """A roster of ``members``, which are this roster's with ``changes`` made (by key: the
+        member here, the member in ``members``), in whatever order the caller keeps."""
+        return Roster(members, self._origin_with(changes))
+
+    def _origin_with(
+        self, changes: Mapping[RosterKey, tuple[Member | None, Member | None]]
+    ) -> RosterOrigin | None:
+        # Always from the first roster of a line of changes (which has no origin): what is known
+        # of it answers for all of them, and no roster keeps a chain of earlier ones alive.
+        origin = self.origin
+        if origin is None:
+            return RosterOrigin(self, dict(changes))
+        if len(origin.changed) + len(changes) > _ORIGIN_CHANGES:
+            return None  # comparing whole rosters costs less than carrying this many
+        merged = dict(origin.changed)
+        for key, (was, now) in changes.items():
+            first = merged.get(key)
+            merged[key] = (was if first is None else first[0], now)
+        return RosterOrigin(origin.base, merged)
 
     def renamed(self, workspaces: Mapping[str, str]) -> Roster:
         """This roster with every member's workspace renamed through ``workspaces`` (old ->
@@ -117,6 +162,39 @@ class SeatUsage:
         return max(0, self.free_allowed - self.free_used)
 
 
+def changes_since(
+    roster: Roster, base: Roster
+) -> Mapping[RosterKey, tuple[Member | None, Member | None]] | None:
+    """What ``roster`` changed from ``base`` (as ``RosterOrigin.changed``): nothing when they hold
+    the same members tuple; None when it was not made from ``base`` by ``put`` and ``drop``
+    (compare them whole).
+
+    ``base`` may also have been made from ``roster`` (its changes undone are the answer), or
+    both from one roster: the answer is then what differs between their changes from it, each
+    member as ``base`` holds it and as ``roster`` does."""
+    if roster.members is base.members:
+        return {}
+    other = base.origin
+    if other is not None and other.base is roster:
+        # ``base`` was made from ``roster``: its changes, undone.
+        return {key: (now, was) for key, (was, now) in other.changed.items()}
+    origin = roster.origin
+    if origin is None:
+        return None
+    if origin.base is base:
+        return origin.changed
+    if other is None or other.base is not origin.base:
+        return None
+    mine, theirs = origin.changed, other.changed
+    changed: dict[RosterKey, tuple[Member | None, Member | None]] = {}
+    for key in mine.keys() | theirs.keys():
+        in_base = theirs[key][1] if key in theirs else mine[key][0]
+        now = mine[key][1] if key in mine else theirs[key][0]
+        if in_base is not now:
+            changed[key] = (in_base, now)
+    return changed
+
+
 def normalize_email(text: str) -> str:
     """The identity of a person: the e-mail trimmed and lower-cased; refused unless it has one
     ``@`` with text on both sides and no spaces."""
@@ -151,40 +229,99 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
     p2; bob is only a Participant. ``seat_holders`` is ``{"ana@x.test"}``: one seat, not three.
     """
     recent = _recent_holders
+    members = roster.members
     for entry in recent:
-        if entry.roster is roster and entry.policy is policy and entry.since <= at < entry.until:
+        if (
+            entry.roster.members is members
+            and entry.policy is policy
+            and entry.since <= at < entry.until
+        ):
             return entry.holders
+    if roster.origin is not None:
+        for entry in recent:
+            if entry.policy is not policy or not entry.since <= at < entry.until:
+                continue
+            changes = changes_since(roster, entry.roster)
+            if changes is not None:
+                derived = _derived_holders(entry, roster, changes.values(), at)
+                _remember_holders(derived, recent)
+                return derived.holders
     counted = {status: status_counts(status, policy) for status in MemberStatus}
     # Members share grant sets (the store builds each distinct one once): each set is judged
     # once, by identity, while the roster holds it alive. The answer stays the same from the last
     # billable grant expiry at or before ``at`` (``since``) until the next one after it (``until``).
     seated_by: dict[int, bool] = {}
-    since, until = _DAWN, _NEVER
-    emails = []
+    window = [_DAWN, _NEVER]
+    seats: dict[str, int] = {}  # e-mail -> memberships holding a seat (one person, one seat)
     for member in roster.members:
         if not counted[member.status]:
             continue
         grants = member.grants
         seated = seated_by.get(id(grants))
         if seated is None:
-            seated = False
-            for grant in grants:
-                if not policy.is_billable(grant.role):
-                    continue
-                expires_at = grant.expires_at
-                if expires_at is None:
-                    seated = True
-                elif at < expires_at:
-                    seated = True
-                    until = min(until, expires_at)
-                else:
-                    since = max(since, expires_at)
-            seated_by[id(grants)] = seated
+            seated = seated_by[id(grants)] = _seated(grants, policy, at, window)
         if seated:
-            emails.append(member.email)
-    holders = frozenset(emails)
-    _remember_holders(_HoldersEntry(roster, policy, since, until, holders), recent)
-    return holders
+            seats[member.email] = seats.get(member.email, 0) + 1
+    entry = _HoldersEntry(roster, policy, window[0], window[1], frozenset(seats), seats)
+    _remember_holders(entry, recent)
+    return entry.holders
+
+
+def _seated(
+    grants: frozenset[RoleGrant], policy: Policy, at: datetime, window: list[datetime]
+) -> bool:
+    """Whether ``grants`` hold a seat at ``at``; narrows ``window`` ([since, until)) to the
+    instants around ``at`` where that stays so."""
+    seated = False
+    for grant in grants:
+        if not policy.is_billable(grant.role):
+            continue
+        expires_at = grant.expires_at
+        if expires_at is None:
+            seated = True
+        elif at < expires_at:
+            seated = True
+            window[1] = min(window[1], expires_at)
+        else:
+            window[0] = max(window[0], expires_at)
+    return seated
+
+
+def _derived_holders(
+    entry: _HoldersEntry,
+    roster: Roster,
+    changed: Iterable[tuple[Member | None, Member | None]],
+    at: datetime,
+) -> _HoldersEntry:
+    """``entry`` (the answer for the roster ``roster`` was made from) with the changed members
+    taken out and put back as they are now: the same answer as a walk of ``roster``, for the
+    instants both the old answer and the changed members' grants agree on."""
+    policy = entry.policy
+    window = [entry.since, entry.until]
+    seats = dict(entry.seats)
+    for was, now in changed:
+        # ``was`` is part of the old answer, valid over its window already.
+        if _holds_seat(was, policy, at, [_DAWN, _NEVER]):
+            assert was is not None
+            left = seats[was.email] - 1
+            if left:
+                seats[was.email] = left
+            else:
+                del seats[was.email]
+        if _holds_seat(now, policy, at, window):
+            assert now is not None
+            seats[now.email] = seats.get(now.email, 0) + 1
+    return _HoldersEntry(roster, policy, window[0], window[1], frozenset(seats), seats)
+
+
+def _holds_seat(
+    member: Member | None, policy: Policy, at: datetime, window: list[datetime]
+) -> bool:
+    return (
+        member is not None
+        and status_counts(member.status, policy)
+        and _seated(member.grants, policy, at, window)
+    )
 
 
 _DAWN = datetime.min.replace(tzinfo=UTC)
@@ -197,6 +334,7 @@ class _HoldersEntry(NamedTuple):
     since: datetime
     until: datetime
     holders: frozenset[str]
+    seats: Mapping[str, int]
 
 
 # The last answers of ``seat_holders``: one seat change asks it several times for the rosters
@@ -204,15 +342,75 @@ class _HoldersEntry(NamedTuple):
 # same process asks it again about the roster the last one left, and each answer walks the whole
 # roster. Rosters and policies are immutable, so the same objects give the same answer for every
 # instant between two expiries of their grants; an entry holds them, so their ids cannot be
-# reused while it is kept. The tuple is replaced whole (one assignment), so a thread reads either
-# the old answers or the new ones.
-_RECENT = 4
+# reused while it is kept. Rosters are told apart by their members tuple: a roster wrapping the
+# same tuple (``Roster(other.members)``) has the same answers. A roster made by ``put`` and
+# ``drop`` from one answered here is answered from that answer and the members it changed. The
+# tuple is replaced whole (one assignment), so a thread reads either the old answers or the new
+# ones.
+_RECENT = 6
 _recent_holders: tuple[_HoldersEntry, ...] = ()
 
 
 def _remember_holders(entry: _HoldersEntry, recent: tuple[_HoldersEntry, ...]) -> None:
     global _recent_holders
     _recent_holders = (entry, *recent[: _RECENT - 1])
+
+
+_recent_expiries: tuple[tuple[Roster, datetime | None], ...] = ()
+
+
+def earliest_expiry(roster: Roster) -> datetime | None:
+    """The first instant a grant of ``roster`` expires at, or None when none expires.
+
+    Kept for the last rosters asked; a roster made by ``put`` and ``drop`` from one of them is
+    answered from its answer and the members it changed, unless a member it took out held that
+    first expiry (then the roster is walked)."""
+    global _recent_expiries
+    recent = _recent_expiries
+    for known, expiry in recent:
+        if known.members is roster.members:
+            return expiry
+    found: tuple[bool, datetime | None] = (False, None)
+    if roster.origin is not None:
+        for known, expiry in recent:
+            changes = changes_since(roster, known)
+            if changes is not None:
+                found = _derived_expiry(expiry, changes.values())
+                break
+    earliest = found[1] if found[0] else _walked_expiry(roster)
+    _recent_expiries = ((roster, earliest), *recent[: _RECENT - 1])
+    return earliest
+
+
+def _walked_expiry(roster: Roster) -> datetime | None:
+    earliest = None
+    seen: set[int] = set()  # grant sets are shared between members: each is read once
+    for member in roster.members:
+        grants = member.grants
+        if id(grants) in seen:
+            continue
+        seen.add(id(grants))
+        for grant in grants:
+            expires_at = grant.expires_at
+            if expires_at is not None and (earliest is None or expires_at < earliest):
+                earliest = expires_at
+    return earliest
+
+
+def _derived_expiry(
+    base: datetime | None, changed: Iterable[tuple[Member | None, Member | None]]
+) -> tuple[bool, datetime | None]:
+    """(known, earliest) from the base roster's earliest expiry and the changed members."""
+    earliest = base
+    for was, now in changed:
+        if was is not None and any(g.expires_at == base for g in was.grants if base is not None):
+            return (False, None)  # it may have been the only one to expire then
+        if now is not None:
+            for grant in now.grants:
+                expires_at = grant.expires_at
+                if expires_at is not None and (earliest is None or expires_at < earliest):
+                    earliest = expires_at
+    return (True, earliest)
 
 
 def free_role_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]:

@@ -49,6 +49,7 @@ from seatledger.domain.invoices import InvoiceLine, LineKind, lines_total
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period, add_months, period_index_at, period_n
 from seatledger.domain.policy import OnDecrease, OnIncrease, SeatMode
+from seatledger.domain.seats import earliest_expiry
 from seatledger.service.peak_engine import (
     move_capacity_freely,
     note_peak,
@@ -382,12 +383,9 @@ def next_due(state: SubscriptionState) -> datetime | None:
     if state.status is not SubscriptionStatus.ACTIVE:
         return None
     due = [state.billing.period.end]
-    seen: set[int] = set()  # grant sets are shared between members: each is read once
-    for member in state.roster.members:
-        grants = member.grants
-        if id(grants) not in seen:
-            seen.add(id(grants))
-            due.extend(g.expires_at for g in grants if g.expires_at is not None)
+    expiry = earliest_expiry(state.roster)
+    if expiry is not None:
+        due.append(expiry)
     month_end = month_end_due(state)
     if month_end is not None:
         due.append(month_end)

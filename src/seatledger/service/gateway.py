@@ -341,8 +341,8 @@ def _write_effects(
                 },
                 at=at,
             )
-    remaining = {m.email for m in state.roster.members}
-    for email in sorted({m.email for m in before.roster.members} - remaining):
+    # ``person_ids`` holds exactly the e-mails of each roster's members.
+    for email in sorted(before.person_ids.keys() - roster.person_ids.keys()):
         person_id = before.person_ids[email]
         if not uow.persons.workspace_ids(account_id, person_id):
             uow.persons.erase(account_id, person_id, at=at)

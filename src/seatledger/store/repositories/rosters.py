@@ -17,14 +17,23 @@ of all of its members.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from bisect import bisect_left
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 
 from seatledger.domain.errors import InvalidInput
-from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
+from seatledger.domain.seats import (
+    Member,
+    MemberStatus,
+    RoleGrant,
+    Roster,
+    RosterKey,
+    changes_since,
+)
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
@@ -145,40 +154,32 @@ class SqlRosters(Repository):
     def _catch_up(
         self, account_id: str, workspace_ids: Sequence[str], since: int, kept: StoredRoster
     ) -> StoredRoster | None:
-        """The roster now, from ``kept`` (the roster at version ``since``) and the rows written
-        after it; None when a member was removed since (no row is left to say who)."""
+        """The roster now, from ``kept`` (the roster at version ``since``, in the store's order)
+        and the rows written after it; None when a member was removed since (no row is left to
+        say who). Only the changed members are built and put in place, in the roster and in
+        each naming of it kept (``StoredRoster.renamed``), so nothing here walks every member."""
         keys = {"account_id": account_id, "workspace_ids": list(workspace_ids)}
         changed = self._conn.execute(_LOAD_CHANGED_MEMBERS, {**keys, "since": since}).all()
         (count,) = self._conn.execute(_COUNT_MEMBERS, keys).one()
         if not changed:
             return kept if count == len(kept.roster.members) else None
-        emails: dict[str, str | None] = {
-            person_id: email for email, person_id in kept.person_ids.items()
-        }
-        emails.update(
-            self._emails(account_id, sorted({p for _, p, _ in changed if p not in emails}))
-        )
+        person_ids_changed = sorted({p for _, p, _ in changed})
+        emails = self._emails(account_id, person_ids_changed)
         held: dict[tuple[str, str], list[RoleGrant]] = {}
         for workspace_id, person_id, role, scope, expires_at in self._conn.execute(
-            _LOAD_GRANTS_OF, {**keys, "person_ids": sorted({p for _, p, _ in changed})}
+            _LOAD_GRANTS_OF, {**keys, "person_ids": person_ids_changed}
         ).all():
             held.setdefault((workspace_id, person_id), []).append(_grant(role, scope, expires_at))
-        members = {(m.workspace, m.email): m for m in kept.roster.members}
-        # Equal grant sets stay one object, as ``_read`` makes them.
-        sets = {m.grants: m.grants for m in kept.roster.members}
+        placed = _Placement(kept)
         person_ids = dict(kept.person_ids)
-        for workspace_id, person_id, status in changed:
+        for workspace_id, person_id, status in sorted(changed):
             email = emails.get(person_id) or f"erased-{person_id}"
             granted = frozenset(held.get((workspace_id, person_id), ()))
-            member = Member(
-                email, workspace_id, _STATUSES[status], sets.setdefault(granted, granted)
-            )
-            if members.get((workspace_id, email)) != member:
-                members[(workspace_id, email)] = member
+            placed.put(Member(email, workspace_id, _STATUSES[status], granted))
             person_ids[email] = person_id
-        if len(members) != count:
+        if len(placed.members) != count:
             return None
-        return StoredRoster(Roster(tuple(m for _, m in sorted(members.items()))), person_ids)
+        return placed.stored(person_ids)
 
     def _read(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
         # Every seat change and preview reads the whole roster, so this loop runs once per
@@ -235,6 +236,11 @@ class SqlRosters(Repository):
     ) -> StoredRoster:
         if stored is None:
             stored = self.load(account_id, workspace_ids)
+        changes = changes_since(roster, stored.roster)
+        if changes is not None:
+            return self._save_changes(
+                account_id, workspace_ids, roster, changes, stored, at=at, version=version
+            )
         # A member that is the stored member itself (the caller kept it) is as stored: valid
         # when it was written, and unchanged.
         as_stored = {id(m) for m in stored.roster.members}
@@ -254,6 +260,57 @@ class SqlRosters(Repository):
             if old is not None and old is not member and old != member:
                 self._update(account_id, person_ids[member.email], old, member, at, version)
         return StoredRoster(Roster(tuple(m for _, m in sorted(wanted.items()))), person_ids)
+
+    def _save_changes(
+        self,
+        account_id: str,
+        workspace_ids: Sequence[str],
+        roster: Roster,
+        changes: Mapping[RosterKey, tuple[Member | None, Member | None]],
+        stored: StoredRoster,
+        *,
+        at: datetime,
+        version: int,
+    ) -> StoredRoster:
+        """``save`` of a roster made from ``stored.roster`` by ``put`` and ``drop``: only the
+        members ``changes`` names are checked and written, the rows written as ``save`` would."""
+        allowed = set(workspace_ids)
+        for before, now in changes.values():
+            if now is not None and now is not before:
+                _check_member(now, allowed)
+        ids = stored.person_ids
+        dropped = sorted(
+            (before for before, now in changes.values() if before is not None and now is None),
+            key=_member_key,
+        )
+        for member in dropped:
+            self._delete(account_id, ids[member.email], member.workspace)
+        added = sorted(
+            (now for before, now in changes.values() if before is None and now is not None),
+            key=_member_key,
+        )
+        new_ids = self._persons.ensure_ids(
+            account_id, [m.email for m in added if m.email not in ids], at=at
+        )
+        person_ids = {**ids, **new_ids}
+        self._insert(account_id, person_ids, added, at, version)
+        updated = sorted(
+            (
+                (before, now)
+                for before, now in changes.values()
+                if before is not None and now is not None and before is not now
+            ),
+            key=lambda pair: _member_key(pair[1]),
+        )
+        for before, now in updated:
+            if before != now:
+                self._update(account_id, person_ids[now.email], before, now, at, version)
+        for email in {m.email for m in dropped}:
+            if not any(m.email == email for m in roster.members):
+                del person_ids[email]
+        if _in_order(roster, changes):
+            return StoredRoster(roster, person_ids)
+        return StoredRoster(Roster(tuple(sorted(roster.members, key=_member_key))), person_ids)
 
     def _insert(
         self,
@@ -345,8 +402,108 @@ class SqlRosters(Repository):
         self._conn.execute(_DELETE_MEMBERSHIP, key)
 
 
+class _Placement:
+    """Members put in place in a stored roster (in the store's order: workspace id, e-mail) and,
+    position for position, in every naming of it the stored roster keeps."""
+
+    def __init__(self, kept: StoredRoster) -> None:
+        self._kept = kept
+        self.members = list(kept.roster.members)
+        self._named: dict[
+            tuple[tuple[str, str], ...],
+            tuple[
+                dict[str, str], list[Member], dict[RosterKey, tuple[Member | None, Member | None]]
+            ],
+        ] = {
+            naming: (dict(naming), list(roster.members), {})
+            for naming, roster in kept.renamed.items()
+            if len(roster.members) == len(self.members)
+        }
+        self._grant_sets: dict[frozenset[RoleGrant], frozenset[RoleGrant]] = {}
+        self._changes: dict[RosterKey, tuple[Member | None, Member | None]] = {}
+
+    def put(self, member: Member) -> None:
+        """Put ``member`` in place of the stored member with its key, or in its place among
+        them; an equal member leaves the stored one as it is."""
+        members, key = self.members, (member.workspace, member.email)
+        at = bisect_left(members, key, key=_member_key)
+        found = members[at] if at < len(members) and _member_key(members[at]) == key else None
+        if found is not None:
+            self._grant_sets.setdefault(found.grants, found.grants)
+            if found == member:
+                return
+        # Equal grant sets stay one object, as ``_read`` makes them.
+        grants = self._grant_sets.setdefault(member.grants, member.grants)
+        member = Member(member.email, member.workspace, member.status, grants)
+        if found is None:
+            members.insert(at, member)
+        else:
+            members[at] = member
+        self._changes[key] = (found, member)
+        for names, named, changes in self._named.values():
+            as_named = Member(member.email, names[member.workspace], member.status, grants)
+            was = None
+            if found is None:
+                named.insert(at, as_named)
+            else:
+                was = named[at]
+                named[at] = as_named
+            changes[(as_named.workspace, as_named.email)] = (was, as_named)
+
+    def stored(self, person_ids: dict[str, str]) -> StoredRoster:
+        kept = self._kept
+        roster = kept.roster.with_changes(tuple(self.members), self._changes)
+        renamed = {
+            naming: kept.renamed[naming].with_changes(tuple(named), changes)
+            for naming, (_, named, changes) in self._named.items()
+        }
+        return StoredRoster(roster, person_ids, renamed)
+
+
 def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion) -> VersionKey:
     return (account_id, version.subscription_id, version.version, tuple(sorted(workspace_ids)))
+
+
+def _in_order(
+    roster: Roster, changes: Mapping[RosterKey, tuple[Member | None, Member | None]]
+) -> bool:
+    """True when ``roster``, made by ``changes`` from a roster in the store's order, is in that
+    order too: every member it put in sits between neighbours it is ordered with (the others keep
+    their order; taking members out does not change it)."""
+    members = roster.members
+    for _, now in changes.values():
+        if now is None:
+            continue
+        key = _member_key(now)
+        at = bisect_left(members, key, key=_member_key)
+        if at == len(members) or members[at] is not now:
+            return False
+        if at > 0 and _member_key(members[at - 1]) >= key:
+            return False
+        if at + 1 < len(members) and _member_key(members[at + 1]) <= key:
+            return False
+    return True
+
+
+def _check_member(member: Member, allowed: set[str]) -> None:
+    """Refuse a member the tables could not hold faithfully (besides a duplicate)."""
+    if member.workspace not in allowed:
+        raise InvalidInput(
+            "workspace",
+            f"{member.email} is in workspace {member.workspace!r}, which is not one of "
+            f"the roster's workspaces ({', '.join(sorted(allowed))})",
+        )
+    seen: set[GrantKey] = set()
+    for grant in member.grants:
+        if grant.scope == WHOLE_WORKSPACE:
+            raise InvalidInput("scope", "must be a name, or absent for the whole workspace")
+        if _grant_key(grant) in seen:
+            raise InvalidInput(
+                "role",
+                f"{member.email} holds {grant.role!r} in scope {grant.scope!r} twice "
+                "(with different expiries)",
+            )
+        seen.add(_grant_key(grant))
 
 
 def _check(
@@ -363,26 +520,10 @@ def _check(
                 raise InvalidInput("email", f"{member.email} appears twice in {member.workspace!r}")
             wanted[key] = member
             continue
-        if member.workspace not in allowed:
-            raise InvalidInput(
-                "workspace",
-                f"{member.email} is in workspace {member.workspace!r}, which is not one of "
-                f"the roster's workspaces ({', '.join(sorted(allowed))})",
-            )
+        _check_member(member, allowed)
         key = (member.workspace, member.email)
         if key in wanted:
             raise InvalidInput("email", f"{member.email} appears twice in {member.workspace!r}")
-        seen: set[GrantKey] = set()
-        for grant in member.grants:
-            if grant.scope == WHOLE_WORKSPACE:
-                raise InvalidInput("scope", "must be a name, or absent for the whole workspace")
-            if _grant_key(grant) in seen:
-                raise InvalidInput(
-                    "role",
-                    f"{member.email} holds {grant.role!r} in scope {grant.scope!r} twice "
-                    "(with different expiries)",
-                )
-            seen.add(_grant_key(grant))
         wanted[key] = member
     return wanted
 
@@ -402,3 +543,5 @@ def _grant(role: str, scope: str, expires_at: datetime | None) -> RoleGrant:
 
 
 _STATUSES = {status.value: status for status in MemberStatus}
+# The store's order of members: (workspace id, e-mail).
+_member_key = attrgetter("workspace", "email")

@@ -1,0 +1,212 @@
+"""A roster made by ``put`` and ``drop`` knows the roster it was made from and what changed
+(``RosterOrigin``); whatever is answered from that knowledge is what a walk of the whole roster
+answers (``changes_since``, ``seat_holders``, ``earliest_expiry``, ``interval_changes``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seatledger.domain import seats
+from seatledger.domain.policy import Policy
+from seatledger.domain.seat_intervals import IntervalReason, interval_changes
+from seatledger.domain.seats import (
+    Member,
+    MemberStatus,
+    RoleGrant,
+    Roster,
+    RosterKey,
+    changes_since,
+    earliest_expiry,
+    seat_holders,
+)
+
+AT = datetime(2026, 4, 10, tzinfo=UTC)
+EMAILS = [f"p{i}@x.test" for i in range(6)]
+WORKSPACES = ["main", "side"]
+ROLES = ["owner", "admin", "member", "viewer"]
+
+Step = tuple[str, str, str, Member | None]  # (email, workspace, "put" | "drop", member)
+
+grants_st = st.frozensets(
+    st.builds(
+        RoleGrant,
+        role=st.sampled_from(ROLES),
+        scope=st.sampled_from([None, "p1"]),
+        expires_at=st.sampled_from([None, AT - timedelta(days=1), AT + timedelta(days=3)]),
+    ),
+    max_size=3,
+)
+member_st = st.builds(
+    Member,
+    email=st.sampled_from(EMAILS),
+    workspace=st.sampled_from(WORKSPACES),
+    status=st.sampled_from(list(MemberStatus)),
+    grants=grants_st,
+)
+
+
+@st.composite
+def steps_st(draw: st.DrawFn, *, size: int = 8) -> list[Step]:
+    steps: list[Step] = []
+    for _ in range(draw(st.integers(0, size))):
+        if draw(st.booleans()):
+            member = draw(member_st)
+            steps.append((member.email, member.workspace, "put", member))
+        else:
+            steps.append(
+                (draw(st.sampled_from(EMAILS)), draw(st.sampled_from(WORKSPACES)), "drop", None)
+            )
+    return steps
+
+
+def made(base: Roster, steps: list[Step]) -> Roster:
+    roster = base
+    for email, workspace, action, member in steps:
+        roster = roster.put(member) if member is not None else roster.drop(email, workspace)
+        assert action in ("put", "drop")
+    return roster
+
+
+def root(members: list[Member]) -> Roster:
+    """A roster with no origin, one member per key (the last one drawn wins)."""
+    by_key = {(m.workspace, m.email): m for m in members}
+    return Roster(tuple(by_key.values()))
+
+
+def as_set(roster: Roster) -> set[Member]:
+    return set(roster.members)
+
+
+def applied(
+    base: Roster, changes: Mapping[RosterKey, tuple[Member | None, Member | None]]
+) -> set[Member]:
+    """``base``'s members with ``changes`` made, checking each names the member ``base`` has."""
+    members = {(m.workspace, m.email): m for m in base.members}
+    for key, (was, now) in changes.items():
+        assert members.get(key) is was
+        if now is None:
+            members.pop(key, None)
+        else:
+            members[key] = now
+    return set(members.values())
+
+
+def forget() -> None:
+    """Nothing is known of any roster: the next answer walks it."""
+    seats._recent_holders = ()
+    seats._recent_expiries = ()
+
+
+def walked(roster: Roster, answer: Callable[[Roster], object]) -> object:
+    forget()
+    return answer(Roster(roster.members))
+
+
+@given(st.lists(member_st, max_size=8), steps_st(), steps_st())
+def test_changes_since_a_roster_or_a_sibling_make_one_roster_into_the_other(
+    members: list[Member], mine: list[Step], theirs: list[Step]
+) -> None:
+    base = root(members)
+    roster, other = made(base, mine), made(base, theirs)
+    for changed_from in (base, other):
+        changes = changes_since(roster, changed_from)
+        if roster.origin is None and roster is not base:
+            continue  # too many changes carried: compared whole instead
+        if changed_from.origin is None and changed_from is not base:
+            continue
+        assert changes is not None
+        assert applied(changed_from, changes) == as_set(roster)
+    if roster.origin is not None or roster is base:
+        back = changes_since(base, roster)
+        assert back is not None
+        assert applied(roster, back) == as_set(base)
+    assert changes_since(roster, Roster(roster.members)) == {}
+
+
+# ``seed_policy`` only builds policies: nothing of it is shared between examples.
+FIXTURES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@FIXTURES
+@given(
+    members=st.lists(member_st, max_size=8),
+    steps=steps_st(),
+    seed=st.sampled_from(["plaky", "upcoach"]),
+)
+def test_seat_holders_and_the_first_expiry_answered_from_the_roster_made_from_equal_a_walk(
+    members: list[Member],
+    steps: list[Step],
+    seed: str,
+    seed_policy: Callable[..., Policy],
+) -> None:
+    policy = seed_policy(seed)
+    base = root(members)
+    roster = made(base, steps)
+    for at in (AT - timedelta(days=2), AT, AT + timedelta(days=5)):
+        forget()
+        seat_holders(base, policy, at)
+        earliest_expiry(base)
+        assert seat_holders(roster, policy, at) == walked(
+            roster, lambda r, at=at: seat_holders(r, policy, at)
+        )
+        forget()
+        earliest_expiry(base)
+        assert earliest_expiry(roster) == walked(roster, earliest_expiry)
+
+
+@FIXTURES
+@given(
+    members=st.lists(member_st, max_size=8),
+    first=steps_st(),
+    then=steps_st(),
+    seed=st.sampled_from(["plaky", "rallly"]),
+)
+def test_interval_changes_from_the_roster_made_from_equal_a_whole_comparison(
+    members: list[Member],
+    first: list[Step],
+    then: list[Step],
+    seed: str,
+    seed_policy: Callable[..., Policy],
+) -> None:
+    policy = seed_policy(seed)
+    # The roster as last written holds no grant expired by the change (an expiry is a change of
+    # its own): drop those, as the change that passed their instant did.
+    live = [m.with_grants(g for g in m.grants if g.live_at(AT)) for m in members]
+    before = made(root(live), first)
+    after = made(before, then)
+    for at in (AT, AT + timedelta(days=5)):
+        assert interval_changes(
+            before, after, policy, at, IntervalReason.CHANGE
+        ) == interval_changes(
+            Roster(before.members), Roster(after.members), policy, at, IntervalReason.CHANGE
+        )
+
+
+def test_a_roster_carries_at_most_64_changes_and_is_then_compared_whole() -> None:
+    roster = Roster()
+    for i in range(64):
+        roster = roster.put(Member(f"p{i}@x.test", "main", MemberStatus.ACTIVE))
+    assert roster.origin is not None and len(roster.origin.changed) == 64
+    roster = roster.put(Member("one-more@x.test", "main", MemberStatus.ACTIVE))
+    assert roster.origin is None
+    assert changes_since(roster, Roster()) is None
+    assert len(roster.members) == 65
+
+
+def test_a_member_taken_out_that_held_the_first_expiry_makes_the_roster_walked() -> None:
+    soon, later = AT + timedelta(days=1), AT + timedelta(days=9)
+    ana = Member(
+        "ana@x.test", "main", MemberStatus.ACTIVE, frozenset({RoleGrant("admin", None, soon)})
+    )
+    bob = Member(
+        "bob@x.test", "main", MemberStatus.ACTIVE, frozenset({RoleGrant("admin", None, later)})
+    )
+    base = Roster((ana, bob))
+    forget()
+    assert earliest_expiry(base) == soon
+    assert earliest_expiry(base.drop("ana@x.test", "main")) == later
+    assert earliest_expiry(base.put(ana.with_grants([]))) == later
