@@ -210,3 +210,23 @@ def test_a_member_taken_out_that_held_the_first_expiry_makes_the_roster_walked()
     assert earliest_expiry(base) == soon
     assert earliest_expiry(base.drop("ana@x.test", "main")) == later
     assert earliest_expiry(base.put(ana.with_grants([]))) == later
+
+
+def linear_find(roster: Roster, email: str, workspace: str) -> Member | None:
+    found = [m for m in roster.members if m.email == email and m.workspace == workspace]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
+@given(st.lists(member_st, max_size=6), steps_st(size=12))
+def test_find_on_large_rosters_and_rosters_made_from_them_equals_a_walk(
+    extra: list[Member], steps: list[Step]
+) -> None:
+    # Large enough to be indexed rather than walked.
+    crowd = [Member(f"c{i}@x.test", "main", MemberStatus.ACTIVE) for i in range(40)]
+    base = root(crowd + extra)
+    roster = made(base, steps)
+    for candidate in (base, roster, Roster(roster.members)):
+        for email in [*EMAILS, "c0@x.test", "c39@x.test", "nobody@x.test"]:
+            for workspace in WORKSPACES:
+                assert candidate.find(email, workspace) is linear_find(candidate, email, workspace)

@@ -80,21 +80,25 @@ class Roster:
     origin: RosterOrigin | None = field(default=None, compare=False, repr=False)
 
     def find(self, email: str, workspace: str) -> Member | None:
-        for member in self.members:
-            if member.email == email and member.workspace == workspace:
-                return member
-        return None
+        key = (workspace, email)
+        origin = self.origin
+        if origin is not None:
+            # This roster is its origin's with the changes made: a member not changed is there.
+            change = origin.changed.get(key)
+            return change[1] if change is not None else _member_at(origin.base, key)
+        return _member_at(self, key)
 
     def put(self, member: Member) -> Roster:
         """This roster with ``member`` added, or replacing the same (email, workspace)."""
-        email, workspace = member.email, member.workspace
-        kept = tuple(m for m in self.members if m.email != email or m.workspace != workspace)
-        was = self.find(email, workspace) if len(kept) < len(self.members) else None
-        return Roster((*kept, member), self._origin_with({(workspace, email): (was, member)}))
+        was = self.find(member.email, member.workspace)
+        kept = self.members if was is None else tuple(m for m in self.members if m is not was)
+        return Roster(
+            (*kept, member), self._origin_with({(member.workspace, member.email): (was, member)})
+        )
 
     def drop(self, email: str, workspace: str) -> Roster:
-        kept = tuple(m for m in self.members if m.email != email or m.workspace != workspace)
-        was = self.find(email, workspace) if len(kept) < len(self.members) else None
+        was = self.find(email, workspace)
+        kept = self.members if was is None else tuple(m for m in self.members if m is not was)
         return Roster(kept, self._origin_with({(workspace, email): (was, None)}))
 
     def with_changes(
@@ -160,6 +164,33 @@ class SeatUsage:
         if self.free_allowed is None or self.free_used is None:
             return None
         return max(0, self.free_allowed - self.free_used)
+
+
+# Rosters up to this size are walked to find a member; larger ones are indexed once.
+_WALKED = 32
+# The last rosters indexed by (workspace, e-mail): rosters a change starts from, asked again by
+# each decision of the change and by the next change made from them.
+_recent_indexes: tuple[tuple[Roster, dict[RosterKey, Member]], ...] = ()
+
+
+def _member_at(roster: Roster, key: RosterKey) -> Member | None:
+    """The member of ``roster`` at (workspace, e-mail) ``key``, or None."""
+    members = roster.members
+    if len(members) <= _WALKED:
+        workspace, email = key
+        for member in members:
+            if member.email == email and member.workspace == workspace:
+                return member
+        return None
+    global _recent_indexes
+    recent = _recent_indexes
+    for indexed, index in recent:
+        if indexed is roster:
+            return index.get(key)
+    index = {(m.workspace, m.email): m for m in members}
+    # Holding the roster keeps its id from being reused while its index is kept.
+    _recent_indexes = ((roster, index), *recent[: _RECENT - 1])
+    return index.get(key)
 
 
 def changes_since(
