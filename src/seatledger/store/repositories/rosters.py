@@ -20,7 +20,6 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, func, insert, select, update
@@ -37,6 +36,7 @@ from seatledger.domain.seats import (
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
+from seatledger.store.roster_placement import Placement, member_key
 from seatledger.store.tables import memberships, persons, role_assignments
 from seatledger.store.version_cache import VersionCache, VersionKey
 
@@ -170,7 +170,7 @@ class SqlRosters(Repository):
             _LOAD_GRANTS_OF, {**keys, "person_ids": person_ids_changed}
         ).all():
             held.setdefault((workspace_id, person_id), []).append(_grant(role, scope, expires_at))
-        placed = _Placement(kept)
+        placed = Placement(kept)
         person_ids = dict(kept.person_ids)
         for workspace_id, person_id, status in sorted(changed):
             email = emails.get(person_id) or f"erased-{person_id}"
@@ -281,13 +281,13 @@ class SqlRosters(Repository):
         ids = stored.person_ids
         dropped = sorted(
             (before for before, now in changes.values() if before is not None and now is None),
-            key=_member_key,
+            key=member_key,
         )
         for member in dropped:
             self._delete(account_id, ids[member.email], member.workspace)
         added = sorted(
             (now for before, now in changes.values() if before is None and now is not None),
-            key=_member_key,
+            key=member_key,
         )
         new_ids = self._persons.ensure_ids(
             account_id, [m.email for m in added if m.email not in ids], at=at
@@ -300,7 +300,7 @@ class SqlRosters(Repository):
                 for before, now in changes.values()
                 if before is not None and now is not None and before is not now
             ),
-            key=lambda pair: _member_key(pair[1]),
+            key=lambda pair: member_key(pair[1]),
         )
         for before, now in updated:
             if before != now:
@@ -310,7 +310,7 @@ class SqlRosters(Repository):
                 del person_ids[email]
         if _in_order(roster, changes):
             return StoredRoster(roster, person_ids)
-        return StoredRoster(Roster(tuple(sorted(roster.members, key=_member_key))), person_ids)
+        return StoredRoster(Roster(tuple(sorted(roster.members, key=member_key))), person_ids)
 
     def _insert(
         self,
@@ -402,64 +402,6 @@ class SqlRosters(Repository):
         self._conn.execute(_DELETE_MEMBERSHIP, key)
 
 
-class _Placement:
-    """Members put in place in a stored roster (in the store's order: workspace id, e-mail) and,
-    position for position, in every naming of it the stored roster keeps."""
-
-    def __init__(self, kept: StoredRoster) -> None:
-        self._kept = kept
-        self.members = list(kept.roster.members)
-        self._named: dict[
-            tuple[tuple[str, str], ...],
-            tuple[
-                dict[str, str], list[Member], dict[RosterKey, tuple[Member | None, Member | None]]
-            ],
-        ] = {
-            naming: (dict(naming), list(roster.members), {})
-            for naming, roster in kept.renamed.items()
-            if len(roster.members) == len(self.members)
-        }
-        self._grant_sets: dict[frozenset[RoleGrant], frozenset[RoleGrant]] = {}
-        self._changes: dict[RosterKey, tuple[Member | None, Member | None]] = {}
-
-    def put(self, member: Member) -> None:
-        """Put ``member`` in place of the stored member with its key, or in its place among
-        them; an equal member leaves the stored one as it is."""
-        members, key = self.members, (member.workspace, member.email)
-        at = bisect_left(members, key, key=_member_key)
-        found = members[at] if at < len(members) and _member_key(members[at]) == key else None
-        if found is not None:
-            self._grant_sets.setdefault(found.grants, found.grants)
-            if found == member:
-                return
-        # Equal grant sets stay one object, as ``_read`` makes them.
-        grants = self._grant_sets.setdefault(member.grants, member.grants)
-        member = Member(member.email, member.workspace, member.status, grants)
-        if found is None:
-            members.insert(at, member)
-        else:
-            members[at] = member
-        self._changes[key] = (found, member)
-        for names, named, changes in self._named.values():
-            as_named = Member(member.email, names[member.workspace], member.status, grants)
-            was = None
-            if found is None:
-                named.insert(at, as_named)
-            else:
-                was = named[at]
-                named[at] = as_named
-            changes[(as_named.workspace, as_named.email)] = (was, as_named)
-
-    def stored(self, person_ids: dict[str, str]) -> StoredRoster:
-        kept = self._kept
-        roster = kept.roster.with_changes(tuple(self.members), self._changes)
-        renamed = {
-            naming: kept.renamed[naming].with_changes(tuple(named), changes)
-            for naming, (_, named, changes) in self._named.items()
-        }
-        return StoredRoster(roster, person_ids, renamed)
-
-
 def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion) -> VersionKey:
     return (account_id, version.subscription_id, version.version, tuple(sorted(workspace_ids)))
 
@@ -474,13 +416,13 @@ def _in_order(
     for _, now in changes.values():
         if now is None:
             continue
-        key = _member_key(now)
-        at = bisect_left(members, key, key=_member_key)
+        key = member_key(now)
+        at = bisect_left(members, key, key=member_key)
         if at == len(members) or members[at] is not now:
             return False
-        if at > 0 and _member_key(members[at - 1]) >= key:
+        if at > 0 and member_key(members[at - 1]) >= key:
             return False
-        if at + 1 < len(members) and _member_key(members[at + 1]) <= key:
+        if at + 1 < len(members) and member_key(members[at + 1]) <= key:
             return False
     return True
 
@@ -543,5 +485,3 @@ def _grant(role: str, scope: str, expires_at: datetime | None) -> RoleGrant:
 
 
 _STATUSES = {status.value: status for status in MemberStatus}
-# The store's order of members: (workspace id, e-mail).
-_member_key = attrgetter("workspace", "email")
