@@ -22,7 +22,19 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    null,
+    select,
+    union_all,
+    update,
+)
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.seats import (
@@ -68,17 +80,37 @@ _LOAD_GRANTS = select(
     _g.c.account_id == bindparam("account_id"),
     _g.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
 )
-# Catching up with a kept roster: the rows written after its version, and how many there are now.
-_LOAD_CHANGED_MEMBERS = _LOAD_MEMBERS.where(_m.c.roster_version > bindparam("since"))
-_COUNT_MEMBERS = (
-    select(func.count())
-    .select_from(_m)
-    .where(
-        _m.c.account_id == bindparam("account_id"),
-        _m.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
-    )
+# Catching up with a kept roster, in one statement: the memberships written after the kept
+# version, with their people's e-mails and one row per grant (none for a member without one), and
+# how many memberships there are now (the row with no workspace). The first select gives the
+# column types (the instants are read as aware UTC datetimes).
+_IN_ROSTER = (
+    _m.c.account_id == bindparam("account_id"),
+    _m.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
 )
-_LOAD_GRANTS_OF = _LOAD_GRANTS.where(_g.c.person_id.in_(bindparam("person_ids", expanding=True)))
+_CHANGED_MEMBERS = union_all(
+    select(
+        _m.c.workspace_id,
+        _m.c.person_id,
+        _m.c.status,
+        _p.c.email,
+        _g.c.role,
+        _g.c.scope,
+        _g.c.expires_at,
+        cast(null(), Integer).label("members"),
+    )
+    .join(_p, (_p.c.account_id == _m.c.account_id) & (_p.c.id == _m.c.person_id))
+    .outerjoin(
+        _g,
+        (_g.c.account_id == _m.c.account_id)
+        & (_g.c.workspace_id == _m.c.workspace_id)
+        & (_g.c.person_id == _m.c.person_id),
+    )
+    .where(*_IN_ROSTER, _m.c.roster_version > bindparam("since")),
+    select(null(), null(), null(), null(), null(), null(), null(), func.count())
+    .select_from(_m)
+    .where(*_IN_ROSTER),
+)
 
 
 def _membership_key(table: Any) -> Any:
@@ -158,21 +190,28 @@ class SqlRosters(Repository):
         and the rows written after it; None when a member was removed since (no row is left to
         say who). Only the changed members are built and put in place, in the roster and in
         each naming of it kept (``StoredRoster.renamed``), so nothing here walks every member."""
-        keys = {"account_id": account_id, "workspace_ids": list(workspace_ids)}
-        changed = self._conn.execute(_LOAD_CHANGED_MEMBERS, {**keys, "since": since}).all()
-        (count,) = self._conn.execute(_COUNT_MEMBERS, keys).one()
+        count = 0
+        changed: dict[tuple[str, str], str] = {}  # (workspace id, person id) -> status
+        emails: dict[str, str | None] = {}
+        held: dict[tuple[str, str], list[RoleGrant]] = {}
+        for row in self._conn.execute(
+            _CHANGED_MEMBERS,
+            {"account_id": account_id, "workspace_ids": list(workspace_ids), "since": since},
+        ):
+            workspace_id, person_id, status, email, role, scope, expires_at, members = row
+            if workspace_id is None:
+                count = members
+                continue
+            changed[(workspace_id, person_id)] = status
+            emails[person_id] = email
+            grants = held.setdefault((workspace_id, person_id), [])
+            if role is not None:
+                grants.append(_grant(role, scope, expires_at))
         if not changed:
             return kept if count == len(kept.roster.members) else None
-        person_ids_changed = sorted({p for _, p, _ in changed})
-        emails = self._emails(account_id, person_ids_changed)
-        held: dict[tuple[str, str], list[RoleGrant]] = {}
-        for workspace_id, person_id, role, scope, expires_at in self._conn.execute(
-            _LOAD_GRANTS_OF, {**keys, "person_ids": person_ids_changed}
-        ).all():
-            held.setdefault((workspace_id, person_id), []).append(_grant(role, scope, expires_at))
         placed = Placement(kept)
         person_ids = dict(kept.person_ids)
-        for workspace_id, person_id, status in sorted(changed):
+        for (workspace_id, person_id), status in sorted(changed.items()):
             email = emails.get(person_id) or f"erased-{person_id}"
             granted = frozenset(held.get((workspace_id, person_id), ()))
             placed.put(Member(email, workspace_id, _STATUSES[status], granted))
