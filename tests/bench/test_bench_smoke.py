@@ -141,3 +141,13 @@ def test_the_statement_floor_names_each_way_with_a_positive_figure() -> None:
         figures[way.strip()] = float(rest.split()[0])
     assert set(figures) == {"core", "exec_driver_sql", "sqlite3"}
     assert all(micros > 0 for micros in figures.values())
+
+
+def test_the_roster_scale_names_each_way_with_a_positive_figure() -> None:
+    done = _bench_module("bench.roster_scale", "12", "2", timeout=180)
+    figures = {}
+    for line in done.stdout.strip().splitlines():
+        way, _, rest = line.partition(":")
+        figures[way.strip()] = float(rest.split()[0])
+    assert set(figures) == {"one_process", "two_runtimes", "nothing_kept"}
+    assert all(ms > 0 for ms in figures.values())

@@ -192,6 +192,18 @@ def test_the_cache_keeps_the_most_recently_used_entries() -> None:
     assert cache.get(keys[2]) is not None
 
 
+def test_a_cleared_cache_answers_nothing_and_keeps_what_is_put_after() -> None:
+    cache: VersionCache[StoredRoster] = VersionCache()
+    key = ("acc", "sub_1", 3, ("ws",))
+    cache.put(key, StoredRoster())
+    cache.clear()
+    assert len(cache) == 0
+    assert cache.get(key) is None
+    assert cache.earlier(("acc", "sub_1", 4, ("ws",))) is None
+    cache.put(key, StoredRoster())
+    assert cache.get(key) is not None
+
+
 def load_parts(
     uow: SqlUnitOfWork, world: World, version: int, *, remember: bool
 ) -> SubscriptionParts:

@@ -101,6 +101,11 @@ class VersionCache(Generic[V]):
                 self.put(key, value)
         return value
 
+    def clear(self) -> None:
+        """Forget every entry: the next reader of each subscription reads its rows."""
+        with self._lock:
+            self._entries.clear()
+
     def __len__(self) -> int:
         return len(self._entries)
 

@@ -24,7 +24,9 @@ from typing import Any
 
 from sqlalchemy import (
     Integer,
+    String,
     and_,
+    any_,
     bindparam,
     cast,
     delete,
@@ -35,6 +37,7 @@ from sqlalchemy import (
     union_all,
     update,
 )
+from sqlalchemy.dialects import postgresql
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.seats import (
@@ -72,8 +75,16 @@ _LOAD_MEMBERS = select(_m.c.workspace_id, _m.c.person_id, _m.c.status).where(
 _LOAD_EMAILS = select(_p.c.id, _p.c.email).where(
     _p.c.account_id == bindparam("account_id"), _p.c.id.in_(bindparam("ids", expanding=True))
 )
-# People per e-mail read: a large roster is read in a few statements of bounded size.
+# People per e-mail read on SQLite: a large roster is read in a few statements of bounded size.
 _EMAILS_AT_ONCE = 1000
+# On PostgreSQL the ids go as one array. A list of a thousand parameters made a statement that
+# psycopg prepares after five runs, and PostgreSQL then chose a generic plan for it that scans
+# the account's people testing each against the whole list (216 ms on 2,000 members, against
+# 22 ms while it planned each run); ``= ANY(array)`` is looked up in the primary key either way.
+_LOAD_EMAILS_ARRAY = select(_p.c.id, _p.c.email).where(
+    _p.c.account_id == bindparam("account_id"),
+    _p.c.id == any_(bindparam("ids", type_=postgresql.ARRAY(String))),
+)
 _LOAD_GRANTS = select(
     _g.c.workspace_id, _g.c.person_id, _g.c.role, _g.c.scope, _g.c.expires_at
 ).where(
@@ -257,6 +268,12 @@ class SqlRosters(Repository):
 
     def _emails(self, account_id: str, person_ids: list[str]) -> dict[str, str | None]:
         emails: dict[str, str | None] = {}
+        if self._conn.dialect.name == "postgresql":
+            rows = self._conn.execute(
+                _LOAD_EMAILS_ARRAY, {"account_id": account_id, "ids": person_ids}
+            )
+            emails.update((person_id, email) for person_id, email in rows)
+            return emails
         for start in range(0, len(person_ids), _EMAILS_AT_ONCE):
             chunk = person_ids[start : start + _EMAILS_AT_ONCE]
             rows = self._conn.execute(_LOAD_EMAILS, {"account_id": account_id, "ids": chunk})
