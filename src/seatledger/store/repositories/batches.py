@@ -15,11 +15,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
+    String,
     Table,
     bindparam,
     func,
     insert,
+    literal,
     select,
     tuple_,
     update,
@@ -27,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     Sequence as DbSequence,
 )
+from sqlalchemy.dialects import postgresql
 
 from seatledger.domain.errors import Conflict
 from seatledger.domain.money import Money
@@ -73,6 +77,19 @@ _WHOLE_WORKSPACE = ""
 
 
 class SqlRenewalBatches(Repository):
+    def _pairs_in(
+        self, first: ColumnElement[str], second: ColumnElement[str], keys: Sequence[tuple[str, str]]
+    ) -> ColumnElement[bool]:
+        """``(first, second) IN keys``. On PostgreSQL the keys go as two arrays, zipped by
+        ``unnest``: a list of a batch's pairs made statements PostgreSQL planned as scans testing
+        each row against every pair (40 ms a read for 200 subscriptions), where the arrays are
+        looked up pair by pair in the key's index."""
+        if self._conn.dialect.name != "postgresql":
+            return tuple_(first, second).in_(keys)
+        firsts = literal([a for a, _ in keys], type_=postgresql.ARRAY(String))
+        seconds = literal([b for _, b in keys], type_=postgresql.ARRAY(String))
+        return tuple_(first, second).in_(select(func.unnest(firsts), func.unnest(seconds)))
+
     def parts(self, subscriptions: Sequence[Subscription]) -> dict[SubscriptionKey, StoredParts]:
         keys = [(s.account_id, s.id) for s in subscriptions]
         if not keys:
@@ -83,7 +100,7 @@ class SqlRenewalBatches(Repository):
         for row in self._conn.execute(
             select(sw.c.account_id, sw.c.subscription_id, w.c.id, w.c.name)
             .join(w, (w.c.account_id == sw.c.account_id) & (w.c.id == sw.c.workspace_id))
-            .where(tuple_(sw.c.account_id, sw.c.subscription_id).in_(keys))
+            .where(self._pairs_in(sw.c.account_id, sw.c.subscription_id, keys))
         ):
             key = (row.account_id, row.subscription_id)
             bundles[key][row.id] = row.name
@@ -95,7 +112,7 @@ class SqlRenewalBatches(Repository):
         counts: dict[SubscriptionKey, dict[str, int]] = {key: {} for key in keys}
         for row in self._conn.execute(
             select(addons.c.account_id, addons.c.subscription_id, addons.c.name, addons.c["count"])
-            .where(tuple_(addons.c.account_id, addons.c.subscription_id).in_(keys))
+            .where(self._pairs_in(addons.c.account_id, addons.c.subscription_id, keys))
             .order_by(addons.c.name)
         ):
             counts[(row.account_id, row.subscription_id)][row.name] = row[3]
@@ -119,7 +136,7 @@ class SqlRenewalBatches(Repository):
         for row in self._conn.execute(
             select(g.c.account_id, g.c.workspace_id, g.c.person_id, g.c.role, g.c.scope)
             .add_columns(g.c.expires_at)
-            .where(tuple_(g.c.account_id, g.c.workspace_id).in_(keys))
+            .where(self._pairs_in(g.c.account_id, g.c.workspace_id, keys))
         ):
             grants.setdefault((row.account_id, row.workspace_id, row.person_id), set()).add(
                 RoleGrant(
@@ -132,7 +149,7 @@ class SqlRenewalBatches(Repository):
         for row in self._conn.execute(
             select(m.c.account_id, m.c.workspace_id, m.c.person_id, m.c.status, p.c.email)
             .join(p, (p.c.account_id == m.c.account_id) & (p.c.id == m.c.person_id))
-            .where(tuple_(m.c.account_id, m.c.workspace_id).in_(keys))
+            .where(self._pairs_in(m.c.account_id, m.c.workspace_id, keys))
         ):
             # An erased person has no memberships (erase refuses), so the e-mail is there.
             email = row.email if row.email is not None else f"erased-{row.person_id}"
@@ -150,7 +167,7 @@ class SqlRenewalBatches(Repository):
         for row in self._conn.execute(
             select(pl)
             .where(
-                tuple_(pl.c.account_id, pl.c.subscription_id).in_(keys),
+                self._pairs_in(pl.c.account_id, pl.c.subscription_id, keys),
                 pl.c.invoice_id.is_(None),
             )
             .order_by(pl.c.created_at, pl.c.period_start, pl.c.id)  # as pending_lines.unbilled
@@ -174,7 +191,7 @@ class SqlRenewalBatches(Repository):
         ce = credit_entries
         for row in self._conn.execute(
             select(ce.c.account_id, ce.c.currency, func.sum(ce.c.amount_minor).label("total"))
-            .where(tuple_(ce.c.account_id, ce.c.currency).in_(wanted))
+            .where(self._pairs_in(ce.c.account_id, ce.c.currency, wanted))
             .group_by(ce.c.account_id, ce.c.currency)
         ):
             found[(row.account_id, row.currency)] = Money.from_minor(int(row.total), row.currency)
@@ -323,7 +340,7 @@ class SqlRenewalBatches(Repository):
         last: dict[tuple[str, str], int] = {key: 0 for key in keys}
         for row in self._conn.execute(
             select(sl.c.account_id, sl.c.subscription_id, func.max(sl.c.seq).label("last"))
-            .where(tuple_(sl.c.account_id, sl.c.subscription_id).in_(keys))
+            .where(self._pairs_in(sl.c.account_id, sl.c.subscription_id, keys))
             .group_by(sl.c.account_id, sl.c.subscription_id)
         ):
             last[(row.account_id, row.subscription_id)] = int(row.last)
