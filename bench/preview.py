@@ -7,9 +7,9 @@ from dateutil.relativedelta import relativedelta
 
 from bench.backends import Db, sqlite_db
 from bench.harness import Result, Sizes, percentile, timed
-from bench.world import START_AT, new_subscription
+from bench.world import START_AT, invite_people, new_subscription
 from seatledger.clock import ManualClock
-from seatledger.service import members, subscriptions
+from seatledger.service import subscriptions
 from seatledger.service.billing_run import run_billing
 
 NAME = "preview_latency"
@@ -32,15 +32,7 @@ def _run(db: Db, sizes: Sizes) -> Result:
         sub = new_subscription(rt, 0, seats)
         # Pending invites hold seats under the preset, so invited people are seated members.
         emails = [f"m{i}@bench.test" for i in range(sizes.preview_members - 1)]
-        for start in range(0, len(emails), _BATCH):
-            members.invite_members(
-                rt,
-                account_id=sub.account_id,
-                workspace=sub.workspace,
-                actor=sub.owner,
-                emails=emails[start : start + _BATCH],
-                role="reviewer",
-            )
+        invite_people(rt, sub, emails, at_once=_BATCH, role="reviewer")
         for month in range(1, sizes.preview_months + 1):
             clock.move_to(START_AT + relativedelta(months=month, hours=1))
             run_billing(rt)

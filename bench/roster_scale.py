@@ -22,10 +22,9 @@ from collections.abc import Callable
 
 from bench.backends import database
 from bench.seat_change import engine_invite_and_accept
-from bench.world import START_AT, Sub, new_subscription, with_workspace_id
+from bench.world import START_AT, Sub, invite_people, new_subscription, with_workspace_id
 from seatledger.bootstrap import Runtime
 from seatledger.clock import ManualClock
-from seatledger.service import members
 from seatledger.store.version_cache import caches_of
 
 _INVITED_AT_ONCE = 200
@@ -57,15 +56,7 @@ def measure(size: int, operations: int, kind: str = "sqlite") -> dict[str, float
         try:
             sub: Sub = with_workspace_id(raw, new_subscription(first, 0, size + 6 * operations + 8))
             emails = [f"m{i}@bench.test" for i in range(size)]
-            for start in range(0, size, _INVITED_AT_ONCE):
-                members.invite_members(
-                    first,
-                    account_id=sub.account_id,
-                    workspace=sub.workspace,
-                    actor=sub.owner,
-                    emails=emails[start : start + _INVITED_AT_ONCE],
-                    role="reviewer",
-                )
+            invite_people(first, sub, emails, at_once=_INVITED_AT_ONCE, role="reviewer")
             forget = _forgetting(first)
 
             def alone(i: int) -> None:
@@ -76,20 +67,7 @@ def measure(size: int, operations: int, kind: str = "sqlite") -> dict[str, float
                 engine_invite_and_accept(runtime, sub, f"turn{i}@bench.test")
 
             def forgetful(i: int) -> None:
-                email = f"forgot{i}@bench.test"
-                forget()
-                members.invite_members(
-                    first,
-                    account_id=sub.account_id,
-                    workspace=sub.workspace,
-                    actor=sub.owner,
-                    emails=[email],
-                    role="reviewer",
-                )
-                forget()
-                members.accept_invite(
-                    first, account_id=sub.account_id, workspace=sub.workspace, email=email
-                )
+                engine_invite_and_accept(first, sub, f"forgot{i}@bench.test", before_each=forget)
 
             return {
                 "one_process": _ms_per_op(operations, alone),

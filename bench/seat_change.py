@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -181,7 +181,13 @@ def raw_invite_and_accept(raw: Raw, sub: Sub, email: str, at: datetime) -> bool:
     return True
 
 
-def engine_invite_and_accept(rt: Runtime, sub: Sub, email: str) -> None:
+def engine_invite_and_accept(
+    rt: Runtime, sub: Sub, email: str, *, before_each: Callable[[], None] | None = None
+) -> None:
+    """Invite ``email`` and accept the invitation, two use cases; ``before_each`` runs before
+    each of them."""
+    if before_each is not None:
+        before_each()
     members.invite_members(
         rt,
         account_id=sub.account_id,
@@ -190,6 +196,8 @@ def engine_invite_and_accept(rt: Runtime, sub: Sub, email: str) -> None:
         emails=[email],
         role=ROLE,
     )
+    if before_each is not None:
+        before_each()
     members.accept_invite(rt, account_id=sub.account_id, workspace=sub.workspace, email=email)
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import JSON, String
 from bench.backends import Raw
 from seatledger.bootstrap import Runtime
 from seatledger.policy_files import resolve_policy
-from seatledger.service import accounts, subscriptions
+from seatledger.service import accounts, members, subscriptions
 from seatledger.store.tables import metadata
 
 PRESET = "reviewer-pro"
@@ -57,6 +57,19 @@ def new_subscription(rt: Runtime, index: int, seats: int) -> Sub:
         seats=seats,
     )
     return Sub(account_id, str(result.detail["subscription_id"]), "studio", "", owner)
+
+
+def invite_people(rt: Runtime, sub: Sub, emails: list[str], *, at_once: int, role: str) -> None:
+    """Invite ``emails`` into ``sub``'s workspace through the service, ``at_once`` per batch."""
+    for start in range(0, len(emails), at_once):
+        members.invite_members(
+            rt,
+            account_id=sub.account_id,
+            workspace=sub.workspace,
+            actor=sub.owner,
+            emails=emails[start : start + at_once],
+            role=role,
+        )
 
 
 def with_workspace_id(raw: Raw, sub: Sub) -> Sub:

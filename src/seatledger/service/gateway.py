@@ -249,6 +249,9 @@ def _write_effects(
     uow.rosters.remember(
         account_id, workspace_ids, roster, version=SubscriptionVersion(sub_id, record.version)
     )
+    # Everyone on the roster before or after: the seat intervals, the ledger, the audit log and
+    # the outbox name them by these ids, and the people gone from it are the ones to erase.
+    everyone = {**before.person_ids, **roster.person_ids}
     record_seat_intervals(
         uow,
         state,
@@ -256,11 +259,9 @@ def _write_effects(
         at=at,
         before=before.roster,
         after=by_id.roster,
-        person_ids={**before.person_ids, **roster.person_ids},
+        person_ids=everyone,
     )
-    # Everyone on the roster before or after: the ledger, the audit log and the outbox name them
-    # by these ids, and the people gone from it are the ones to erase.
-    people = _Pseudonyms(uow, account_id, {**before.person_ids, **roster.person_ids})
+    people = _Pseudonyms(uow, account_id, everyone)
     for name in set(addons) | set(state.addons):
         if addons.get(name, 0) != state.addons.get(name, 0):
             uow.addons.set_count(account_id, sub_id, name, state.addons.get(name, 0), at=at)

@@ -68,10 +68,12 @@ _m, _p, _g = memberships, persons, role_assignments
 # PostgreSQL without statistics on young tables (a new database, a fresh account) planned nested
 # loops matching on the account only, quadratic in the members (70 ms for 361 of them), and did
 # the same with the e-mail as a correlated lookup (the e-mail index, filtering on the id).
-_LOAD_MEMBERS = select(_m.c.workspace_id, _m.c.person_id, _m.c.status).where(
+# The memberships of the roster's workspaces.
+_IN_ROSTER = (
     _m.c.account_id == bindparam("account_id"),
     _m.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
 )
+_LOAD_MEMBERS = select(_m.c.workspace_id, _m.c.person_id, _m.c.status).where(*_IN_ROSTER)
 _LOAD_EMAILS = select(_p.c.id, _p.c.email).where(
     _p.c.account_id == bindparam("account_id"), _p.c.id.in_(bindparam("ids", expanding=True))
 )
@@ -95,10 +97,6 @@ _LOAD_GRANTS = select(
 # version, with their people's e-mails and one row per grant (none for a member without one), and
 # how many memberships there are now (the row with no workspace). The first select gives the
 # column types (the instants are read as aware UTC datetimes).
-_IN_ROSTER = (
-    _m.c.account_id == bindparam("account_id"),
-    _m.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
-)
 _CHANGED_MEMBERS = union_all(
     select(
         _m.c.workspace_id,
