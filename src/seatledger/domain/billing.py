@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.invoices import InvoiceLine, LineKind, describe_span, lines_total
@@ -40,6 +41,7 @@ from seatledger.domain.proration_policy import (
     ChangeDay,
     CreditBasis,
     PartialPeriodBasis,
+    ProrationPolicy,
     RoundingStage,
 )
 
@@ -284,8 +286,7 @@ def record_seats_invoiced(
     price basis gives 99 x 8/31 = EUR 25.55.
     """
     at = require_utc(at, "at")
-    proration = replace(policy.proration, change_day=ChangeDay.REMAINING)
-    share = period_share(state.period, at, proration, policy.interval)
+    share = period_share(state.period, at, _as_new_period(policy.proration), policy.interval)
     seats = [line for line in lines if line.kind is LineKind.SEATS]
     return replace(
         state,
@@ -293,6 +294,13 @@ def record_seats_invoiced(
             amount=_amount(seats), shares=sum((line.quantity * share for line in seats), Fraction())
         ),
     )
+
+
+@lru_cache(maxsize=256)
+def _as_new_period(proration: ProrationPolicy) -> ProrationPolicy:
+    """``proration`` measuring a share as a new period does (the day of the change billed);
+    policies are few and immutable, so each is made once."""
+    return replace(proration, change_day=ChangeDay.REMAINING)
 
 
 def addon_change_lines(

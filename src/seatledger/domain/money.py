@@ -132,8 +132,8 @@ class Money:
         """Money from integer minor units, the stored form: ``from_minor(4950, "EUR")`` is 49.50."""
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise TypeError(f"minor units are an int, got {type(minor).__name__}")
-        amount = Decimal(minor).scaleb(-minor_unit(currency), context=_EXACT)
-        return cls(amount, currency).settle(Rounding.HALF_UP)
+        # Exact, with the currency's exponent already: 4950 scaled by -2 is 49.50, 0 is 0.00.
+        return cls(Decimal(minor).scaleb(-minor_unit(currency), context=_EXACT), currency)
 
     @classmethod
     def settle_exact(
@@ -152,7 +152,8 @@ class Money:
             )
         if isinstance(value, Fraction):
             scale = 10 ** minor_unit(currency)
-            return cls.from_minor(_round_fraction(value * scale, rounding), currency)
+            minor = _round_ratio(value.numerator * scale, value.denominator, rounding)
+            return cls.from_minor(minor, currency)
         return cls(Decimal(value), currency).settle(rounding)
 
     def settle(self, rounding: Rounding) -> Money:
@@ -269,21 +270,22 @@ class Money:
         return [Money.from_minor(sign * p, self.currency) for p in parts]
 
 
-def _round_fraction(value: Fraction, rounding: Rounding) -> int:
-    """Round an exact fraction to an integer with ``rounding`` (half cases decided exactly)."""
-    floor = value.numerator // value.denominator
-    remainder = value - floor
+def _round_ratio(numerator: int, denominator: int, rounding: Rounding) -> int:
+    """Round ``numerator / denominator`` (denominator positive, as a ``Fraction`` keeps it) to an
+    integer with ``rounding``, half cases decided exactly, in integers only."""
+    floor, remainder = divmod(numerator, denominator)
     if remainder == 0:
         return floor
+    # Here floor < value < floor + 1, and value > 0 exactly when floor >= 0.
     if rounding is Rounding.DOWN:
-        return floor if value > 0 else floor + 1
+        return floor if floor >= 0 else floor + 1
     if rounding is Rounding.UP:
-        return floor + 1 if value > 0 else floor
-    half = Fraction(1, 2)
-    if remainder > half:
+        return floor + 1 if floor >= 0 else floor
+    twice = 2 * remainder
+    if twice > denominator:
         return floor + 1
-    if remainder < half:
+    if twice < denominator:
         return floor
     if rounding is Rounding.HALF_UP:  # half away from zero, as ROUND_HALF_UP does
-        return floor + 1 if value > 0 else floor
+        return floor + 1 if floor >= 0 else floor
     return floor if floor % 2 == 0 else floor + 1

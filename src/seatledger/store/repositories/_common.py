@@ -87,18 +87,34 @@ def json_object(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return dict(value) if value is not None else {}
 
 
+LINE_COLUMNS = (
+    "kind",
+    "description",
+    "quantity",
+    "unit_amount_minor",
+    "amount_minor",
+    "period_start",
+    "period_end",
+)
+
+
 def line_values(line: InvoiceLine) -> dict[str, Any]:
     """The columns of an invoice line (money as integer minor units; the currency is the
     caller's column)."""
-    return {
-        "kind": line.kind.value,
-        "description": line.description,
-        "quantity": line.quantity,
-        "unit_amount_minor": line.unit_amount.minor_units,
-        "amount_minor": line.amount.minor_units,
-        "period_start": line.period.start,
-        "period_end": line.period.end,
-    }
+    return dict(zip(LINE_COLUMNS, line_tuple(line), strict=True))
+
+
+def line_tuple(line: InvoiceLine) -> tuple[Any, ...]:
+    """``line_values`` as a tuple in ``LINE_COLUMNS`` order."""
+    return (
+        line.kind.value,
+        line.description,
+        line.quantity,
+        line.unit_amount.minor_units,
+        line.amount.minor_units,
+        line.period.start,
+        line.period.end,
+    )
 
 
 def line_from_row(row: Any, currency: str) -> InvoiceLine:

@@ -21,7 +21,6 @@ from sqlalchemy import (
     Table,
     bindparam,
     func,
-    insert,
     literal,
     select,
     tuple_,
@@ -42,15 +41,17 @@ from seatledger.service.ports import (
     Subscription,
     SubscriptionKey,
 )
+from seatledger.store.driver_rows import insert_rows, update_rows
 from seatledger.store.proration_columns import PRORATION_COLUMNS, proration_values
 from seatledger.store.repositories._common import (
+    LINE_COLUMNS,
     Repository,
     execute_unique,
     json_object,
     line_from_row,
-    line_values,
+    line_tuple,
 )
-from seatledger.store.repositories.invoices import invoice_row
+from seatledger.store.repositories.invoices import INVOICE_COLUMNS, invoice_values
 from seatledger.store.tables import (
     accounts,
     addons,
@@ -234,68 +235,55 @@ class SqlRenewalBatches(Repository):
 
     def _write(self, writes: RenewalWrites) -> None:
         conn = self._conn
-        if writes.subscriptions:
-            result = conn.execute(
-                update(subscriptions)
-                .where(
-                    subscriptions.c.account_id == bindparam("b_account_id"),
-                    subscriptions.c.id == bindparam("b_id"),
-                    subscriptions.c.version == bindparam("b_version"),
-                )
-                .values(
-                    version=bindparam("b_version") + 1,
-                    status=bindparam("b_status"),
-                    period_start=bindparam("b_period_start"),
-                    period_end=bindparam("b_period_end"),
-                    seats_total=bindparam("b_seats_total"),
-                    seats_at_renewal=bindparam("b_seats_at_renewal"),
-                    seats_paid=bindparam("b_seats_paid"),
-                    canceled_at=bindparam("b_canceled_at"),
-                    **{column: bindparam(f"b_{column}") for column in PRORATION_COLUMNS},
-                ),
-                [_renewed(s) for s in writes.subscriptions],
-            )
-            if conn.dialect.supports_sane_multi_rowcount and result.rowcount != len(
-                writes.subscriptions
-            ):
-                raise Conflict("A subscription of this batch was changed meanwhile.")
-        if writes.invoices:
-            conn.execute(insert(invoices), [invoice_row(i, i.number) for i in writes.invoices])
-            lines = [
-                {"account_id": i.account_id, "invoice_id": i.id, "position": n, **line_values(ln)}
+        updated = update_rows(
+            conn,
+            subscriptions,
+            _RENEWED_COLUMNS,
+            ("account_id", "id", "version"),
+            [_renewed(s) for s in writes.subscriptions],
+            also_set="version = version + 1",
+        )
+        if updated not in (-1, len(writes.subscriptions)):
+            raise Conflict("A subscription of this batch was changed meanwhile.")
+        insert_rows(
+            conn,
+            invoices,
+            INVOICE_COLUMNS,
+            [invoice_values(i, i.number) for i in writes.invoices],
+        )
+        insert_rows(
+            conn,
+            invoice_lines,
+            ("account_id", "invoice_id", "position", *LINE_COLUMNS),
+            [
+                (i.account_id, i.id, n, *line_tuple(ln))
                 for i in writes.invoices
                 for n, ln in enumerate(i.lines, start=1)
-            ]
-            if lines:
-                conn.execute(insert(invoice_lines), lines)
-        if writes.billed_pending:
-            conn.execute(
-                update(pending_lines)
-                .where(
-                    pending_lines.c.account_id == bindparam("b_account_id"),
-                    pending_lines.c.id == bindparam("b_id"),
-                    pending_lines.c.invoice_id.is_(None),
-                )
-                .values(invoice_id=bindparam("b_invoice_id")),
-                [
-                    {"b_account_id": a, "b_id": line_id, "b_invoice_id": invoice_id}
-                    for a, line_id, invoice_id in writes.billed_pending
-                ],
-            )
+            ],
+        )
+        update_rows(
+            conn,
+            pending_lines,
+            ("invoice_id",),
+            ("account_id", "id"),
+            [(invoice_id, a, line_id) for a, line_id, invoice_id in writes.billed_pending],
+            also_where="invoice_id IS NULL",
+        )
         self._insert_ledger(writes)
         _insert_numbered(
             conn,
             credit_entries,
             credit_entries_seq,
+            ("at", "amount_minor", "currency", "reason", "invoice_id"),
             [
-                {
-                    "account_id": c.account_id,
-                    "at": c.at,
-                    "amount_minor": c.amount.minor_units,
-                    "currency": c.amount.currency,
-                    "reason": c.reason,
-                    "invoice_id": c.invoice_id,
-                }
+                (
+                    c.account_id,
+                    c.at,
+                    c.amount.minor_units,
+                    c.amount.currency,
+                    c.reason,
+                    c.invoice_id,
+                )
                 for c in writes.credits
             ],
         )
@@ -303,16 +291,9 @@ class SqlRenewalBatches(Repository):
             conn,
             audit_log,
             audit_log_seq,
+            ("at", "actor", "action", "target", "before", "after"),
             [
-                {
-                    "account_id": a.account_id,
-                    "at": a.at,
-                    "actor": a.actor,
-                    "action": a.action,
-                    "target": a.target,
-                    "before": a.before,
-                    "after": a.after,
-                }
+                (a.account_id, a.at, a.actor, a.action, a.target, a.before, a.after)
                 for a in writes.audit
             ],
         )
@@ -320,16 +301,8 @@ class SqlRenewalBatches(Repository):
             conn,
             webhook_outbox,
             webhook_outbox_seq,
-            [
-                {
-                    "account_id": e.account_id,
-                    "event_type": e.event_type,
-                    "payload": dict(e.payload),
-                    "created_at": e.created_at,
-                    "attempts": 0,
-                }
-                for e in writes.outbox
-            ],
+            ("event_type", "payload", "created_at", "attempts"),
+            [(e.account_id, e.event_type, dict(e.payload), e.created_at, 0) for e in writes.outbox],
         )
 
     def _insert_ledger(self, writes: RenewalWrites) -> None:
@@ -349,61 +322,98 @@ class SqlRenewalBatches(Repository):
             key = (entry.account_id, entry.subscription_id)
             last[key] += 1
             rows.append(
-                {
-                    "account_id": entry.account_id,
-                    "subscription_id": entry.subscription_id,
-                    "seq": last[key],
-                    "at": entry.at,
-                    "kind": entry.kind,
-                    "seats_total": entry.seats_total,
-                    "seats_used": entry.seats_used,
-                    "seats_at_renewal": entry.seats_at_renewal,
-                    "seats_paid": entry.seats_paid,
-                    "person_id": entry.person_id,
-                    "detail": json_object(entry.detail),
-                }
+                (
+                    entry.account_id,
+                    entry.subscription_id,
+                    last[key],
+                    entry.at,
+                    entry.kind,
+                    entry.seats_total,
+                    entry.seats_used,
+                    entry.seats_at_renewal,
+                    entry.seats_paid,
+                    entry.person_id,
+                    json_object(entry.detail),
+                )
             )
-        self._conn.execute(insert(sl), rows)
+        insert_rows(self._conn, sl, _LEDGER_COLUMNS, rows)
 
 
-def _renewed(sub: Subscription) -> dict[str, Any]:
-    # A renewal moves the period and the seat counts, or ends the subscription; the policy, the
-    # anchor and the bundle stay as they are.
-    return {
-        "b_account_id": sub.account_id,
-        "b_id": sub.id,
-        "b_version": sub.version,
-        "b_status": sub.status.value,
-        "b_period_start": sub.period.start,
-        "b_period_end": sub.period.end,
-        "b_seats_total": sub.seats_total,
-        "b_seats_at_renewal": sub.seats_at_renewal,
-        "b_seats_paid": sub.seats_paid,
-        "b_canceled_at": sub.canceled_at,
+_LEDGER_COLUMNS = (
+    "account_id",
+    "subscription_id",
+    "seq",
+    "at",
+    "kind",
+    "seats_total",
+    "seats_used",
+    "seats_at_renewal",
+    "seats_paid",
+    "person_id",
+    "detail",
+)
+
+# What a renewal moves: the period and the seat counts, or it ends the subscription; the policy,
+# the anchor and the bundle stay as they are.
+_RENEWED_COLUMNS = (
+    "status",
+    "period_start",
+    "period_end",
+    "seats_total",
+    "seats_at_renewal",
+    "seats_paid",
+    "canceled_at",
+    *PRORATION_COLUMNS,
+)
+
+
+def _renewed(sub: Subscription) -> tuple[Any, ...]:
+    """``_RENEWED_COLUMNS`` of ``sub``, then its key and the version it was read at."""
+    return (
+        sub.status.value,
+        sub.period.start,
+        sub.period.end,
+        sub.seats_total,
+        sub.seats_at_renewal,
+        sub.seats_paid,
+        sub.canceled_at,
         # What the new period invoiced for seats, and its next monthly billing instant.
-        **{f"b_{column}": value for column, value in proration_values(sub).items()},
-    }
+        *proration_values(sub).values(),
+        sub.account_id,
+        sub.id,
+        sub.version,
+    )
 
 
 def _insert_numbered(
-    conn: Connection, table: Table, sequence: DbSequence, rows: list[dict[str, Any]]
+    conn: Connection,
+    table: Table,
+    sequence: DbSequence,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
 ) -> None:
-    """Insert log rows with the next ``seq`` of their account (see ``next_seq``)."""
+    """Insert log rows (``account_id``, then ``columns``) with the next ``seq`` of their account
+    (see ``next_seq``): drawn from the PostgreSQL sequence in one statement, or on SQLite
+    (writers serialized) counted on from each account's last ``seq``."""
     if not rows:
         return
     if conn.dialect.supports_sequences:
-        conn.execute(insert(table).values(seq=sequence.next_value()), rows)
-        return
-    account_ids = sorted({r["account_id"] for r in rows})
-    last = {a: 0 for a in account_ids}
-    for account_id, seq in conn.execute(
-        select(table.c.account_id, func.max(table.c.seq))
-        .where(table.c.account_id.in_(account_ids))
-        .group_by(table.c.account_id)
-    ):
-        last[account_id] = int(seq)
-    numbered = []
-    for row in rows:
-        last[row["account_id"]] += 1
-        numbered.append({**row, "seq": last[row["account_id"]]})
-    conn.execute(insert(table), numbered)
+        numbers = conn.execute(
+            select(sequence.next_value()).select_from(func.generate_series(1, len(rows)))
+        ).scalars()
+        # In row order: the log's order within an account is the order of its numbers.
+        numbered = [(row[0], seq, *row[1:]) for row, seq in zip(rows, sorted(numbers), strict=True)]
+    else:
+        account_ids = sorted({row[0] for row in rows})
+        last = {a: 0 for a in account_ids}
+        for account_id, seq in conn.execute(
+            select(table.c.account_id, func.max(table.c.seq))
+            .where(table.c.account_id.in_(account_ids))
+            .group_by(table.c.account_id)
+        ):
+            last[account_id] = int(seq)
+        numbered = []
+        for row in rows:
+            last[row[0]] += 1
+            numbered.append((row[0], last[row[0]], *row[1:]))
+    insert_rows(conn, table, ("account_id", "seq", *columns), numbered)

@@ -169,23 +169,46 @@ class SqlInvoices(Repository):
         return tuple(_invoice(h, by_invoice.get(h.id, [])) for h in heads)
 
 
+INVOICE_COLUMNS = (
+    "account_id",
+    "id",
+    "subscription_id",
+    "number",
+    "kind",
+    "status",
+    "reason",
+    "period_start",
+    "period_end",
+    "currency",
+    "total_minor",
+    "issued_at",
+    "created_at",
+    "renewal_of",
+)
+
+
 def invoice_row(invoice: Invoice, number: int) -> dict[str, Any]:
-    return {
-        "account_id": invoice.account_id,
-        "id": invoice.id,
-        "subscription_id": invoice.subscription_id,
-        "number": number,
-        "kind": invoice.kind.value,
-        "status": invoice.status.value,
-        "reason": invoice.reason,
-        "period_start": invoice.period.start,
-        "period_end": invoice.period.end,
-        "currency": invoice.currency,
-        "total_minor": lines_total(invoice.lines, invoice.currency).minor_units,
-        "issued_at": invoice.issued_at,
-        "created_at": invoice.created_at,
-        "renewal_of": invoice.renewal_of,
-    }
+    return dict(zip(INVOICE_COLUMNS, invoice_values(invoice, number), strict=True))
+
+
+def invoice_values(invoice: Invoice, number: int) -> tuple[Any, ...]:
+    """The invoice's ``INVOICE_COLUMNS``."""
+    return (
+        invoice.account_id,
+        invoice.id,
+        invoice.subscription_id,
+        number,
+        invoice.kind.value,
+        invoice.status.value,
+        invoice.reason,
+        invoice.period.start,
+        invoice.period.end,
+        invoice.currency,
+        lines_total(invoice.lines, invoice.currency).minor_units,
+        invoice.issued_at,
+        invoice.created_at,
+        invoice.renewal_of,
+    )
 
 
 def _invoice(head: Any, lines: list[Any]) -> Invoice:

@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     and_,
     bindparam,
+    cast,
     delete,
     func,
     insert,
@@ -88,8 +90,8 @@ def _policy(text: str) -> Policy:
 
 def _subscription(row: Any) -> Subscription:
     # Validating a policy costs more than reading the row; the same few policies come back
-    # again and again, and a Policy is immutable, so one is built once per distinct mapping.
-    policy = _policy(json.dumps(row.policy, sort_keys=True))
+    # again and again, and a Policy is immutable, so one is built once per distinct text.
+    policy = _policy(row.policy)
     return Subscription(
         account_id=row.account_id,
         id=row.id,
@@ -128,9 +130,15 @@ def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+# A subscriptions row with its policy as the stored JSON text (``_subscription`` parses each
+# distinct text once) rather than parsed by the driver on every read.
+_ROW = (
+    *(c for c in subscriptions.c if c.name != "policy"),
+    cast(subscriptions.c.policy, Text).label("policy"),
+)
 _sw = subscription_workspaces
 # Built once: the hot path only binds values (building a statement costs more than running it).
-_BY_KEY = select(subscriptions).where(
+_BY_KEY = select(*_ROW).where(
     subscriptions.c.account_id == bindparam("account_id"),
     subscriptions.c.id == bindparam("id"),
 )
@@ -149,7 +157,7 @@ _COVERED_COUNT = (
 )
 _BY_WORKSPACE_NAME = (
     select(
-        subscriptions,
+        *_ROW,
         workspaces.c.id.label("named_id"),
         workspaces.c.name.label("named_name"),
         _COVERED_COUNT.label("covered_count"),
@@ -230,7 +238,7 @@ class SqlSubscriptions(Repository):
 
     def for_account(self, account_id: str) -> tuple[Subscription, ...]:
         rows = self._conn.execute(
-            select(subscriptions)
+            select(*_ROW)
             .where(subscriptions.c.account_id == account_id)
             .order_by(subscriptions.c.created_at, subscriptions.c.id)
         )
@@ -270,7 +278,7 @@ class SqlSubscriptions(Repository):
     def find_for_workspace(self, account_id: str, workspace_id: str) -> Subscription | None:
         sw = subscription_workspaces
         row = self._conn.execute(
-            select(subscriptions)
+            select(*_ROW)
             .join(
                 sw,
                 (sw.c.account_id == subscriptions.c.account_id)
@@ -301,7 +309,7 @@ class SqlSubscriptions(Repository):
 
     def claim_due(self, at: datetime, *, limit: int) -> tuple[Subscription, ...]:
         rows = self._conn.execute(
-            select(subscriptions)
+            select(*_ROW)
             .where(*_due(at))
             .order_by(subscriptions.c.period_end, subscriptions.c.account_id, subscriptions.c.id)
             .limit(limit)
