@@ -1,0 +1,112 @@
+"""Rows written past the statement layer (``store/driver_rows.py``) are stored exactly as
+``Connection.execute`` stores them, updates count what they matched, and a duplicate key is the
+statement layer's ``IntegrityError``. On SQLite (executemany) and PostgreSQL (COPY, unnest)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+from store_builders import ACCOUNT, SUBSCRIPTION, World
+
+from seatledger.store.driver_rows import insert_rows, update_rows
+from seatledger.store.repositories._common import is_unique_violation
+from seatledger.store.tables import audit_log, subscriptions, webhook_outbox
+
+AT = datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
+AUDIT_COLUMNS = ("account_id", "seq", "at", "actor", "action", "target", "before", "after")
+
+
+def audit_rows(first_seq: int) -> list[tuple[Any, ...]]:
+    return [
+        (ACCOUNT, first_seq, AT, "owner@example.com", "change", "sub_demo", {"seats": 3}, None),
+        # Text that COPY escapes (tab, newline, backslash) and a nested document.
+        (ACCOUNT, first_seq + 1, AT, "a\tb\\c", "x\ny", "é ✓", None, {"list": [1, "two"]}),
+    ]
+
+
+def stored(engine: Engine, seqs: range) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(*(audit_log.c[c] for c in AUDIT_COLUMNS[1:]))
+            .where(audit_log.c.account_id == ACCOUNT, audit_log.c.seq.in_(list(seqs)))
+            .order_by(audit_log.c.seq)
+        )
+        return [tuple(r[1:]) for r in rows]
+
+
+def test_inserted_rows_read_back_as_the_statement_layer_stores_them(
+    engine: Engine, world: World
+) -> None:
+    with engine.begin() as conn:
+        insert_rows(conn, audit_log, AUDIT_COLUMNS, audit_rows(1))
+        conn.execute(
+            insert(audit_log),
+            [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in audit_rows(11)],
+        )
+    ours, theirs = stored(engine, range(1, 3)), stored(engine, range(11, 13))
+    assert ours == theirs
+    assert ours[0] == (AT, "owner@example.com", "change", "sub_demo", {"seats": 3}, None)
+    assert ours[1][1:] == ("a\tb\\c", "x\ny", "é ✓", None, {"list": [1, "two"]})
+    with engine.connect() as conn:
+        # None in a JSON column that keeps None as SQL NULL is NULL, not the JSON text 'null'.
+        nulls = conn.execute(
+            select(audit_log.c.seq).where(audit_log.c.after.is_(None)).order_by(audit_log.c.seq)
+        ).scalars()
+        assert list(nulls) == [1, 11]
+
+
+def test_an_update_sets_each_row_and_counts_the_rows_it_matched(
+    engine: Engine, world: World
+) -> None:
+    version = world.subscription.version
+    rows = [
+        (7, 7, ACCOUNT, SUBSCRIPTION, version),
+        (9, 9, ACCOUNT, "sub_nowhere", version),  # matches nothing
+    ]
+    with engine.begin() as conn:
+        updated = update_rows(
+            conn,
+            subscriptions,
+            ("seats_total", "seats_paid"),
+            ("account_id", "id", "version"),
+            rows,
+            also_set="version = version + 1",
+        )
+        assert updated == 1  # both drivers count an executemany's rows
+        stale = update_rows(
+            conn,
+            subscriptions,
+            ("seats_total",),
+            ("account_id", "id", "version"),
+            [(5, ACCOUNT, SUBSCRIPTION, version)],  # the version moved on
+        )
+        assert stale == 0
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                subscriptions.c.seats_total, subscriptions.c.seats_paid, subscriptions.c.version
+            ).where(subscriptions.c.account_id == ACCOUNT, subscriptions.c.id == SUBSCRIPTION)
+        ).one()
+    assert tuple(row) == (7, 7, version + 1)
+
+
+def test_a_duplicate_key_is_the_statement_layers_integrity_error(
+    engine: Engine, world: World
+) -> None:
+    with engine.begin() as conn:
+        insert_rows(conn, audit_log, AUDIT_COLUMNS, audit_rows(1)[:1])
+    with engine.begin() as conn, pytest.raises(IntegrityError) as raised:
+        insert_rows(conn, audit_log, AUDIT_COLUMNS, audit_rows(1))
+    assert is_unique_violation(raised.value)
+    kept = stored(engine, range(1, 3))
+    assert [row[1] for row in kept] == ["owner@example.com"]  # nothing of the refused batch
+
+
+def test_nothing_to_write_runs_no_statement(engine: Engine, world: World) -> None:
+    with engine.begin() as conn:
+        insert_rows(conn, webhook_outbox, ("account_id", "seq"), [])
+        assert update_rows(conn, subscriptions, ("seats_total",), ("id",), []) == 0
