@@ -1,15 +1,16 @@
 """``billing_run_sqlite`` and ``billing_run_postgres``: ``run_billing`` renewing N due
-subscriptions against plain-driver writes of the same invoice and line rows in one transaction:
-``executemany`` on SQLite; on PostgreSQL both ``COPY`` (the ratio of the report) and
-``executemany`` (``executemany_ratio``).
+subscriptions against plain-driver writes of the same rows in one transaction
+(``billing_baseline``): ``executemany`` on SQLite; on PostgreSQL both ``COPY`` (the ratio of the
+report) and ``executemany`` (``executemany_ratio``). ``invoice_rows`` in the report is the
+invoices and lines alone, the baseline of the earlier runs.
 
 One subscription of each kind is made through the service (three, to compare), and the other
 N - 3 are set-based copies of it (``world.clone_accounts``), so N can be large. Every run moves
 the clock one month on, so all N fall due again; the engine runs in a process of its own
 (``billing_child``: its peak memory is the run's) and must issue exactly N renewal invoices, each
 like the one the service-made subscription got. The baselines then write copies of exactly the
-invoices and lines that engine run wrote (new ids, numbers moved out of the engine's range, no
-renewal key so the copies do not collide with the renewals they copy).
+rows that engine run wrote (new ids, numbers moved out of the engine's range, no renewal key so
+the copies do not collide with the renewals they copy) and make the same updates.
 
 Peak memory is also taken at N / 4 on a database of its own: flat means the run streams its
 batches instead of loading every subscription.
@@ -18,7 +19,6 @@ batches instead of loading every subscription.
 from __future__ import annotations
 
 import json
-import secrets
 import subprocess
 import sys
 from datetime import datetime
@@ -26,7 +26,9 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
+from bench import billing_baseline
 from bench.backends import Db, NoServer, Raw, database
+from bench.billing_baseline import COPY_STEP
 from bench.harness import Result, Sizes, alternate_sides, median, not_measured, ratio, timed
 from bench.world import START_AT, clone_accounts, compare_accounts, new_subscription
 from seatledger.clock import ManualClock
@@ -37,16 +39,6 @@ POSTGRES = "billing_run_postgres"
 TARGETS = {SQLITE: "ratio >= 0.25", POSTGRES: "ratio >= 0.25 (>= 0.80 of executemany)"}
 SEATS = 3
 MADE = 3  # subscriptions made through the service, to compare the copies with
-
-_NUMBER_OFFSET = 1_000_000
-_INVOICE_COLUMNS = (
-    "account_id, id, subscription_id, number, kind, status, reason, period_start, period_end, "
-    "currency, total_minor, issued_at, created_at, renewal_of"
-)
-_LINE_COLUMNS = (
-    "account_id, invoice_id, position, kind, description, quantity, unit_amount_minor, "
-    "amount_minor, period_start, period_end"
-)
 
 
 def run_sqlite(sizes: Sizes) -> Result:
@@ -136,98 +128,40 @@ def check_renewals(raw: Raw, reference: str, n: int) -> Any:
     return start
 
 
-def _copies(
-    raw: Raw, start: Any, offset: int
-) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
-    """The invoices renewing the period from ``start`` (and their lines) as fresh rows."""
-    invoices = raw.q(
-        f"SELECT {_INVOICE_COLUMNS} FROM invoices WHERE renewal_of = :start",
-        {"start": start},
-    ).fetchall()
-    new_ids = {(row[0], row[1]): f"inv_{secrets.token_hex(12)}" for row in invoices}
-    invoice_rows = [
-        (row[0], new_ids[(row[0], row[1])], row[2], row[3] + offset, *row[4:13], None)
-        for row in invoices
-    ]
-    lines = raw.q(
-        "SELECT l.account_id, l.invoice_id, l.position, l.kind, l.description, l.quantity, "
-        "l.unit_amount_minor, l.amount_minor, l.period_start, l.period_end "
-        "FROM invoice_lines l JOIN invoices i ON i.account_id = l.account_id "
-        "AND i.id = l.invoice_id WHERE i.renewal_of = :start",
-        {"start": start},
-    ).fetchall()
-    line_rows = [(row[0], new_ids[(row[0], row[1])], *row[2:]) for row in lines]
-    return invoice_rows, line_rows
-
-
-def _placeholders(columns: str, raw: Raw) -> str:
-    marks = ", ".join(("%s" if raw.postgres else "?") for _ in columns.split(","))
-    return f"({marks})"
-
-
-def _executemany(raw: Raw, invoices: list[tuple[Any, ...]], lines: list[tuple[Any, ...]]) -> None:
-    raw.begin()
-    if raw.postgres:
-        with raw.con.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO invoices ({_INVOICE_COLUMNS}) VALUES "
-                f"{_placeholders(_INVOICE_COLUMNS, raw)}",
-                invoices,
-            )
-            cur.executemany(
-                f"INSERT INTO invoice_lines ({_LINE_COLUMNS}) VALUES "
-                f"{_placeholders(_LINE_COLUMNS, raw)}",
-                lines,
-            )
-    else:
-        raw.con.executemany(
-            f"INSERT INTO invoices ({_INVOICE_COLUMNS}) VALUES "
-            f"{_placeholders(_INVOICE_COLUMNS, raw)}",
-            invoices,
-        )
-        raw.con.executemany(
-            f"INSERT INTO invoice_lines ({_LINE_COLUMNS}) VALUES {_placeholders(_LINE_COLUMNS, raw)}",
-            lines,
-        )
-    raw.commit()
-
-
-def _copy(raw: Raw, invoices: list[tuple[Any, ...]], lines: list[tuple[Any, ...]]) -> None:
-    raw.begin()
-    with raw.con.cursor() as cur:
-        with cur.copy(f"COPY invoices ({_INVOICE_COLUMNS}) FROM STDIN") as copy:
-            for row in invoices:
-                copy.write_row(row)
-        with cur.copy(f"COPY invoice_lines ({_LINE_COLUMNS}) FROM STDIN") as copy:
-            for row in lines:
-                copy.write_row(row)
-    raw.commit()
-
-
 def _measure(name: str, db: Db, n: int, sizes: Sizes) -> Result:
     reference, _ = seed(db, n)
     raw = db.raw()
     reports: list[dict[str, Any]] = []
-    starts: list[Any] = []
+    runs: list[billing_baseline.Written] = []
     rounds = [0]
 
     def engine(i: int) -> float:
-        report = engine_run(db, START_AT + relativedelta(months=i + 1, hours=1), n)
-        starts.append(check_renewals(raw, reference, n))
+        ran_at = START_AT + relativedelta(months=i + 1, hours=1)
+        report = engine_run(db, ran_at, n)
+        start = check_renewals(raw, reference, n)
+        runs.append(billing_baseline.written(raw, start, raw.instant(ran_at), n))
         reports.append(report)
         return float(report["seconds"])
 
-    def baseline(write: Any) -> Any:
+    def baseline(*, use_copy: bool, only_invoices: bool = False) -> Any:
         def side(i: int) -> float:
             rounds[0] += 1
-            invoices, lines = _copies(raw, starts[i], _NUMBER_OFFSET * rounds[0])
-            return timed(lambda: write(raw, invoices, lines))
+            rows = billing_baseline.copies(raw, runs[i], COPY_STEP * rounds[0])
+            return timed(
+                lambda: billing_baseline.write(
+                    raw, rows, use_copy=use_copy, only_invoices=only_invoices
+                )
+            )
 
         return side
 
-    sides = {"engine": engine, "executemany": baseline(_executemany)}
+    sides = {
+        "engine": engine,
+        "executemany": baseline(use_copy=False),
+        "invoice_rows": baseline(use_copy=raw.postgres, only_invoices=True),
+    }
     if raw.postgres:
-        sides["copy"] = baseline(_copy)
+        sides["copy"] = baseline(use_copy=True)
     try:
         times = alternate_sides(sides, sizes.billing_runs)
     finally:
@@ -238,8 +172,13 @@ def _measure(name: str, db: Db, n: int, sizes: Sizes) -> Result:
         "subscriptions": n,
         "runs": sizes.billing_runs,
         "baseline_kind": main_baseline,
+        "baseline_rows": "subscriptions, accounts, invoices, invoice_lines, seat_ledger, "
+        "audit_log, webhook_outbox",
         "statements_per_subscription": round(median([r["statements"] for r in reports]) / n, 2),
         "peak_kb": max(r["maxrss_kb"] for r in reports),
+        # The invoices and lines alone, as the runs before 2026-12-07 measured the baseline.
+        "invoice_rows": per_sub["invoice_rows"],
+        "invoice_rows_ratio": ratio(per_sub["invoice_rows"], per_sub["engine"]),
     }
     if raw.postgres:
         extra["executemany"] = per_sub["executemany"]

@@ -109,6 +109,10 @@ def test_quick_postgres_and_billing_cases_measure_both_sides(tmp_path: Path) -> 
         billing = by_name[name]
         assert billing["engine"] > 0 and billing["baseline"] > 0
         assert billing["ratio"] == billing["baseline"] / billing["engine"]
+        # The invoices and lines alone, as the earlier baseline wrote them, alongside.
+        assert billing["invoice_rows"] > 0
+        assert billing["invoice_rows_ratio"] == billing["invoice_rows"] / billing["engine"]
+        assert "seat_ledger" in billing["baseline_rows"]
         # Peak memory at two sizes, the larger four times the smaller.
         sizes = sorted(int(n) for n in billing["peak_memory_kb"])
         assert len(sizes) == 2
