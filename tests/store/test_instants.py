@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.dialects import sqlite
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.service.ports import Account, Person
 from seatledger.store import SqlUnitOfWork
+from seatledger.store.types import UTCDateTime
 
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
 NEW_YORK_WINTER = timezone(timedelta(hours=-5))
@@ -52,3 +56,20 @@ def test_nullable_instants_stay_null(uow: SqlUnitOfWork) -> None:
         uow.commit()
     with uow:
         assert uow.persons.get("acc_1", "per_1").erased_at is None
+
+
+# Hypothesis takes its bounds naive and adds the zones itself.
+@given(
+    st.datetimes(
+        min_value=datetime(1000, 1, 1),  # noqa: DTZ001
+        timezones=st.sampled_from([UTC, KOLKATA, NEW_YORK_WINTER]),
+    )
+)
+def test_sqlite_stores_an_instant_as_its_datetime_type_would(instant: datetime) -> None:
+    # UTCDateTime makes SQLite's text in one step; it must be exactly the dialect's own.
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().bind_processor(dialect)
+    theirs = sqlite.DATETIME().bind_processor(dialect)
+    assert ours is not None and theirs is not None
+    assert ours(instant) == theirs(instant.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None

@@ -518,3 +518,46 @@ def test_settle_exact_agrees_with_decimal_quantize(
     assert Money.settle_exact(value, currency, rounding) == Money.settle_exact(
         exact_decimal, currency, rounding
     )
+
+
+# --- sums ----------------------------------------------------------------------------------------
+
+
+@given(st.lists(st.integers(min_value=-(10**12), max_value=10**12), max_size=12))
+def test_sum_of_is_the_sum_added_up_one_by_one(minors: list[int]) -> None:
+    amounts = [Money.from_minor(m, "EUR") for m in minors]
+    one_by_one = Money.zero("EUR")
+    for amount in amounts:
+        one_by_one = one_by_one + amount
+
+    total = Money.sum_of(amounts, "EUR")
+
+    assert total == one_by_one
+    assert total.minor_units == sum(minors)
+
+
+def test_sum_of_nothing_is_zero_and_other_currencies_are_refused() -> None:
+    assert Money.sum_of([], "JPY") == Money.zero("JPY")
+    with pytest.raises(ValueError, match="cannot combine EUR with USD"):
+        Money.sum_of([Money.of("1.00", "EUR"), Money.of("1.00", "USD")], "EUR")
+    with pytest.raises(InvalidInput, match="currency"):
+        Money.sum_of([], "XXX")
+
+
+@given(
+    st.fractions(max_denominator=10**6).filter(lambda f: abs(f) < 10**9),
+    st.sampled_from(["EUR", "JPY", "KWD"]),
+    st.sampled_from(list(Rounding)),
+)
+def test_settle_exact_matches_decimal_rounding_of_the_exact_value(
+    value: Fraction, currency: str, rounding: Rounding
+) -> None:
+    # The value to 80 digits, then quantized by the decimal module with the same mode: 80 digits
+    # hold every half case of these values exactly and never move any other across a half.
+    context = decimal.Context(prec=80)
+    expected = context.divide(Decimal(value.numerator), Decimal(value.denominator)).quantize(
+        Decimal(1).scaleb(-minor_unit(currency)), rounding=rounding.decimal_mode
+    )
+    settled = Money.settle_exact(value, currency, rounding)
+    assert settled.amount == expected
+    assert settled.amount.as_tuple().exponent == -minor_unit(currency)

@@ -291,7 +291,7 @@ def record_seats_invoiced(
     return replace(
         state,
         invoiced=SeatsInvoiced(
-            amount=_amount(seats), shares=sum((line.quantity * share for line in seats), Fraction())
+            amount=_amount(seats), shares=share * sum(line.quantity for line in seats)
         ),
     )
 

@@ -51,10 +51,7 @@ class InvoiceLine:
 
 def lines_total(lines: Sequence[InvoiceLine], currency: str) -> Money:
     """The exact sum of settled lines (no rounding happens here)."""
-    total = Money.zero(currency)
-    for line in lines:
-        total = total + line.amount
-    return total
+    return Money.sum_of((line.amount for line in lines), currency)
 
 
 # English month abbreviations, spelled out rather than read from the process locale, so the same

@@ -11,6 +11,7 @@ Example: EUR 99 for half a period is ``Money.settle_exact(Fraction(99, 2), "EUR"
 from __future__ import annotations
 
 import decimal
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -126,6 +127,18 @@ class Money:
     def zero(cls, currency: str) -> Self:
         """Nothing, in ``currency``: the start of a sum (``Money.zero("EUR")`` is EUR 0.00)."""
         return cls(Decimal(0), currency)
+
+    @classmethod
+    def sum_of(cls, amounts: Iterable[Money], currency: str) -> Money:
+        """The exact sum of ``amounts``, all in ``currency`` (``ValueError`` otherwise); zero for
+        none. The same as adding them up one by one, without a ``Money`` per step."""
+        minor_unit(currency)
+        total = Decimal(0)
+        for money in amounts:
+            if money.currency != currency:
+                raise ValueError(f"cannot combine {currency} with {money.currency}")
+            total = _EXACT.add(total, money.amount)
+        return cls(total, currency)
 
     @classmethod
     def from_minor(cls, minor: int, currency: str) -> Money:

@@ -32,6 +32,8 @@ _DAYS_PER_UNIT = {IntervalUnit.DAY: 1, IntervalUnit.WEEK: 7}
 
 def require_utc(value: datetime, field: str = "instant") -> datetime:
     """``value`` if it is timezone-aware, converted to UTC; naive datetimes are refused."""
+    if value.tzinfo is UTC:
+        return value  # the common case, and a conversion would only copy it
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidInput(
             field, f"must be a timezone-aware instant, got naive {value.isoformat()}"

@@ -10,6 +10,7 @@ price. ``month_end_at`` is ``SubscriptionState``'s next monthly billing instant,
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from seatledger.domain.billing import SeatsInvoiced
@@ -43,6 +44,12 @@ def proration_values(sub: Subscription) -> dict[str, Any]:
     return figures | {"month_end_at": sub.month_end_at}
 
 
+@lru_cache(maxsize=1024)
+def _shares(text: str) -> Fraction:
+    # Parsing "n/d" costs more than the rest of the row; the same few values come back.
+    return Fraction(text)
+
+
 def proration_fields(row: Any, policy: Policy) -> dict[str, Any]:
     """The ``Subscription`` fields read from a subscriptions row (``seats_invoiced`` None where
     the row's figures are missing or belong to an earlier period)."""
@@ -56,7 +63,7 @@ def proration_fields(row: Any, policy: Policy) -> dict[str, Any]:
     invoiced = (
         SeatsInvoiced(
             amount=Money.from_minor(row.seats_invoiced, currency).amount,
-            shares=Fraction(row.seats_invoiced_shares),
+            shares=_shares(row.seats_invoiced_shares),
             credited=Money.from_minor(row.seats_credited, currency).amount,
         )
         if known
