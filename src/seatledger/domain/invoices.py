@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 
 from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
@@ -70,5 +71,10 @@ def describe_span(period: Period) -> str:
     ``[2026-04-15, 2026-05-01)`` is ``"15 Apr – 1 May 2026"``; ``[2026-12-15, 2027-01-01)`` is
     ``"15 Dec 2026 – 1 Jan 2027"``. Times of day are not shown.
     """
-    start, end = period.start_on, period.end_on
+    return _span(period.start_on, period.end_on)
+
+
+@lru_cache(maxsize=1024)
+def _span(start: date, end: date) -> str:
+    # Every line of an invoice, and every subscription renewing on the same days, says the same.
     return f"{_day(start, start.year != end.year)} – {_day(end, True)}"

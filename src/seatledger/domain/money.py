@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
+from functools import lru_cache
 from typing import Self
 
 from seatledger.domain.errors import InvalidInput
@@ -194,7 +195,7 @@ class Money:
 
     def as_fraction(self) -> Fraction:
         """The amount as an exact ``Fraction`` for proration arithmetic: 0.10 is 1/10."""
-        return Fraction(self.amount)
+        return _fraction(self.amount)
 
     def _same(self, other: Money) -> None:
         if not isinstance(other, Money):
@@ -281,6 +282,12 @@ class Money:
         for i in by_remainder[:leftover]:
             parts[i] += 1
         return [Money.from_minor(sign * p, self.currency) for p in parts]
+
+
+@lru_cache(maxsize=1024)
+def _fraction(amount: Decimal) -> Fraction:
+    # Prices come back line after line; a Fraction is immutable, so each is converted once.
+    return Fraction(amount)
 
 
 def _round_ratio(numerator: int, denominator: int, rounding: Rounding) -> int:
