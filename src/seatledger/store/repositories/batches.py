@@ -1,8 +1,9 @@
 """The billing run's set-based reads and writes (``service/ports/batches.py``).
 
-Reads take one query per table for the whole batch (``(account_id, subscription_id) IN (...)``);
-writes take one statement per table, which SQLAlchemy sends as multi-row ``INSERT ... VALUES`` on
-both databases (its "insertmanyvalues"), and as one prepared ``UPDATE`` run for every row.
+Reads take one query per table for the whole batch (``(account_id, subscription_id) IN (...)``,
+the pairs passed as one parameter); writes take one statement per table, past the statement
+layer's per-row work (``store/driver_rows.py``: ``executemany`` on SQLite, ``COPY`` and
+``UPDATE ... FROM unnest`` on PostgreSQL).
 
 Log rows are numbered like their repositories number them: the ledger per subscription from its
 last ``seq``; the audit log, the outbox and credit entries by their PostgreSQL sequences, or on
