@@ -12,7 +12,7 @@ them in one transaction the plain way:
   ``UPDATE ... FROM unnest(arrays)``: the fastest plain way there is.
 
 ``invoice_rows`` (``only_invoices=True``) writes the invoices and their lines alone: the baseline
-of the runs before 2026-12-07, kept as a figure to compare them with.
+of the earlier runs, kept as a figure to compare them with.
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ def _measure(name: str, db: Db, n: int, sizes: Sizes) -> Result:
         "audit_log, webhook_outbox",
         "statements_per_subscription": round(median([r["statements"] for r in reports]) / n, 2),
         "peak_kb": max(r["maxrss_kb"] for r in reports),
-        # The invoices and lines alone, as the runs before 2026-12-07 measured the baseline.
+        # The invoices and lines alone, as the earlier runs measured the baseline.
         "invoice_rows": per_sub["invoice_rows"],
         "invoice_rows_ratio": ratio(per_sub["invoice_rows"], per_sub["engine"]),
     }
