@@ -142,6 +142,42 @@ def test_claim_due_finds_active_subscriptions_whose_period_has_ended(
         assert len(uow.subscriptions.claim_due(end + timedelta(days=5), limit=1)) == 1
 
 
+def test_claim_due_takes_month_end_dues_after_every_ended_period_and_within_the_limit(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    start = clock.now()
+    end = month_from(start).end
+    run_at = end + timedelta(days=5)
+    with uow:
+        # Due by a month end only: its period ends after the run's instant.
+        uow.subscriptions.add(
+            replace(new_subscription("sub_month_end", start + timedelta(days=10)), month_end_at=end)
+        )
+        # A month end left from before its period started is not due.
+        uow.subscriptions.add(
+            replace(
+                new_subscription("sub_stale_month_end", start + timedelta(days=10)),
+                month_end_at=start + timedelta(days=9),
+            )
+        )
+        # Due both ways: claimed once.
+        uow.subscriptions.add(
+            replace(new_subscription("sub_later", start + timedelta(days=5)), month_end_at=end)
+        )
+        uow.commit()
+    with uow:
+        claimed = uow.subscriptions.claim_due(run_at, limit=10)
+        assert [s.id for s in claimed] == [SUBSCRIPTION, "sub_later", "sub_month_end"]
+        assert uow.subscriptions.count_due(run_at) == 3
+    with uow:
+        # A full batch of ended periods leaves the month-end due for the next claim.
+        assert [s.id for s in uow.subscriptions.claim_due(run_at, limit=2)] == [
+            SUBSCRIPTION,
+            "sub_later",
+        ]
+        assert [s.id for s in uow.subscriptions.claim_due(run_at, limit=3)][2:] == ["sub_month_end"]
+
+
 def test_a_second_writer_waits_for_the_first_to_commit(
     engine: Engine, world: World, clock: ManualClock
 ) -> None:

@@ -158,12 +158,18 @@ subscriptions = Table(
         postgresql_where=text("status = 'active' AND test_clock_id IS NULL"),
         sqlite_where=text("status = 'active' AND test_clock_id IS NULL"),
     ),
-    # ... or whose month end bills pending increases (on_increase: monthly).
+    # ... or whose month end bills pending increases (on_increase: monthly). Only rows with a
+    # month end: with the predicate above, PostgreSQL could pick it for the claim of ended
+    # periods, and read and sort every subscription per batch (migration 0010).
     Index(
         "ix_subscriptions_month_end",
         "month_end_at",
-        postgresql_where=text("status = 'active' AND test_clock_id IS NULL"),
-        sqlite_where=text("status = 'active' AND test_clock_id IS NULL"),
+        postgresql_where=text(
+            "status = 'active' AND test_clock_id IS NULL AND month_end_at IS NOT NULL"
+        ),
+        sqlite_where=text(
+            "status = 'active' AND test_clock_id IS NULL AND month_end_at IS NOT NULL"
+        ),
     ),
 )
 

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Connection,
     String,
     Table,
+    any_,
     func,
     literal,
     select,
@@ -99,6 +100,13 @@ class SqlRenewalBatches(Repository):
         firsts = literal([a for a, _ in keys], type_=postgresql.ARRAY(String))
         seconds = literal([b for _, b in keys], type_=postgresql.ARRAY(String))
         return tuple_(first, second).in_(select(func.unnest(firsts), func.unnest(seconds)))
+
+    def _ids_in(self, column: ColumnElement[str], ids: Sequence[str]) -> ColumnElement[bool]:
+        """``column IN ids``, the ids as one parameter, as ``_pairs_in`` passes its pairs."""
+        if self._conn.dialect.name != "postgresql":
+            values = func.json_each(literal(json.dumps(list(ids)))).table_valued("value")
+            return column.in_(select(values.c.value))
+        return column == any_(literal(list(ids), type_=postgresql.ARRAY(String)))
 
     def parts(self, subscriptions: Sequence[Subscription]) -> dict[SubscriptionKey, StoredParts]:
         keys = [(s.account_id, s.id) for s in subscriptions]
@@ -216,7 +224,7 @@ class SqlRenewalBatches(Repository):
         current = dict(
             self._conn.execute(
                 select(accounts.c.id, accounts.c.invoice_counter)
-                .where(accounts.c.id.in_(ids))
+                .where(self._ids_in(accounts.c.id, ids))
                 .order_by(accounts.c.id)
                 .with_for_update()
             ).all()

@@ -113,20 +113,38 @@ def _subscription(row: Any) -> Subscription:
     )
 
 
-def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
-    # Subscriptions on a test clock are billed when their clock moves, never by the wall clock.
+# Subscriptions on a test clock are billed when their clock moves, never by the wall clock.
+_ACTIVE_OFF_CLOCK = (
+    subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
+    subscriptions.c.test_clock_id.is_(None),
+)
+
+
+def _claim(conditions: tuple[ColumnElement[bool], ...], limit: int) -> Select[Any]:
+    """The first ``limit`` subscriptions meeting ``conditions`` in claim order, locked (rows
+    another run holds are skipped)."""
     return (
-        subscriptions.c.status == SubscriptionStatus.ACTIVE.value,
-        or_(
-            subscriptions.c.period_end <= at,
-            # A month end that bills pending increases (on_increase: monthly); one left from an
-            # earlier period lies before the period start and is not due.
-            and_(
-                subscriptions.c.month_end_at <= at,
-                subscriptions.c.month_end_at > subscriptions.c.period_start,
-            ),
-        ),
-        subscriptions.c.test_clock_id.is_(None),
+        select(*_ROW)
+        .where(*conditions)
+        .order_by(subscriptions.c.period_end, subscriptions.c.account_id, subscriptions.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def _month_end_due(at: datetime) -> tuple[ColumnElement[bool], ...]:
+    # A month end that bills pending increases (on_increase: monthly); one left from an
+    # earlier period lies before the period start and is not due.
+    return (
+        subscriptions.c.month_end_at <= at,
+        subscriptions.c.month_end_at > subscriptions.c.period_start,
+    )
+
+
+def _due(at: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        *_ACTIVE_OFF_CLOCK,
+        or_(subscriptions.c.period_end <= at, and_(*_month_end_due(at))),
     )
 
 
@@ -308,14 +326,26 @@ class SqlSubscriptions(Repository):
         return {r.id: r.name for r in rows}
 
     def claim_due(self, at: datetime, *, limit: int) -> tuple[Subscription, ...]:
-        rows = self._conn.execute(
-            select(*_ROW)
-            .where(*_due(at))
-            .order_by(subscriptions.c.period_end, subscriptions.c.account_id, subscriptions.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return tuple(_subscription(r) for r in rows)
+        # Two reads, each one a range of its own index: those whose period ended, then (only if
+        # the batch is not full) those due by a month end alone, whose period ends after ``at``
+        # and so after every one of the first. One read with the two conditions OR-ed had no
+        # range to scan; PostgreSQL, its statistics out of date after a run had renewed every
+        # row, then read and sorted every subscription for each batch (45 ms a claim on 10,000).
+        found = [
+            _subscription(r)
+            for r in self._conn.execute(
+                _claim((*_ACTIVE_OFF_CLOCK, subscriptions.c.period_end <= at), limit)
+            )
+        ]
+        if len(found) < limit:
+            month_end_only = (*_month_end_due(at), subscriptions.c.period_end > at)
+            found += (
+                _subscription(r)
+                for r in self._conn.execute(
+                    _claim((*_ACTIVE_OFF_CLOCK, *month_end_only), limit - len(found))
+                )
+            )
+        return tuple(found)
 
     def count_due(self, at: datetime) -> int:
         return int(
