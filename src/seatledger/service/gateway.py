@@ -285,7 +285,7 @@ def _write_effects(
     views = []
     for index, draft in enumerate(effects.invoices):
         invoice = _add_invoice(uow, state, draft, at=at)
-        views.append(invoice_view(invoice))
+        views.append(invoice_view(invoice, draft))
         if index in billing_by:
             ids = [i for i in (*unbilled, *added[: billing_by[index]]) if i not in consumed]
             if ids:
@@ -431,17 +431,19 @@ def _add_invoice(
     )
 
 
-def invoice_view(invoice: Invoice) -> InvoiceView:
+def invoice_view(invoice: Invoice, draft: InvoiceDraft | None = None) -> InvoiceView:
+    """``invoice`` as a view; ``draft``, the draft it was issued from, gives its reason and total
+    as they are known already (the billing run makes thousands of views per batch)."""
     return InvoiceView(
         id=invoice.id,
         number=f"{invoice.number:06d}",
         kind=invoice.kind,
-        reason=InvoiceReason(invoice.reason),
+        reason=draft.reason if draft is not None else InvoiceReason(invoice.reason),
         status=invoice.status.value,
         period=invoice.period,
         issued_at=invoice.issued_at or invoice.created_at,
         currency=invoice.currency,
-        total=invoice.total,
+        total=draft.total if draft is not None else invoice.total,
         lines=invoice.lines,
     )
 

@@ -26,6 +26,7 @@ from seatledger.domain.fair_policy import BillingBasis
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster
 from seatledger.service.billing_engine import advance, month_end_due, next_due
+from seatledger.service.gateway import invoice_view
 from seatledger.service.ports import (
     AuditRecord,
     CreditEntry,
@@ -232,21 +233,7 @@ def _add(rows: _Rows, r: _Renewal, next_number: dict[str, int], at: datetime) ->
             renewal_of=draft.renewal_of,
         )
         rows.invoices.append(invoice)
-        # The view from the draft: its total and reason are known, not worked out again.
-        views.append(
-            InvoiceView(
-                id=invoice.id,
-                number=f"{number:06d}",
-                kind=draft.kind,
-                reason=draft.reason,
-                status=invoice.status.value,
-                period=draft.period,
-                issued_at=draft.issued_at,
-                currency=invoice.currency,
-                total=draft.total,
-                lines=draft.lines,
-            )
-        )
+        views.append(invoice_view(invoice, draft))
         if index in billed_by:
             for line_id in unbilled:
                 rows.billed_pending.append((account_id, line_id, invoice.id))
