@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     String,
     Table,
     any_,
@@ -288,8 +287,7 @@ class SqlRenewalBatches(Repository):
             also_where="invoice_id IS NULL",
         )
         self._insert_ledger(writes)
-        _insert_numbered(
-            conn,
+        self._insert_numbered(
             credit_entries,
             credit_entries_seq,
             ("at", "amount_minor", "currency", "reason", "invoice_id"),
@@ -305,8 +303,7 @@ class SqlRenewalBatches(Repository):
                 for c in writes.credits
             ],
         )
-        _insert_numbered(
-            conn,
+        self._insert_numbered(
             audit_log,
             audit_log_seq,
             ("at", "actor", "action", "target", "before", "after"),
@@ -315,8 +312,7 @@ class SqlRenewalBatches(Repository):
                 for a in writes.audit
             ],
         )
-        _insert_numbered(
-            conn,
+        self._insert_numbered(
             webhook_outbox,
             webhook_outbox_seq,
             ("event_type", "payload", "created_at", "attempts"),
@@ -355,6 +351,42 @@ class SqlRenewalBatches(Repository):
                 )
             )
         insert_rows(self._conn, sl, _LEDGER_COLUMNS, rows)
+
+    def _insert_numbered(
+        self,
+        table: Table,
+        sequence: DbSequence,
+        columns: tuple[str, ...],
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Insert log rows (``account_id``, then ``columns``) with the next ``seq`` of their account
+        (see ``next_seq``): drawn from the PostgreSQL sequence in one statement, or on SQLite
+        (writers serialized) counted on from each account's last ``seq``."""
+        if not rows:
+            return
+        conn = self._conn
+        if conn.dialect.supports_sequences:
+            numbers = conn.execute(
+                select(sequence.next_value()).select_from(func.generate_series(1, len(rows)))
+            ).scalars()
+            # In row order: the log's order within an account is the order of its numbers.
+            numbered = [
+                (row[0], seq, *row[1:]) for row, seq in zip(rows, sorted(numbers), strict=True)
+            ]
+        else:
+            account_ids = sorted({row[0] for row in rows})
+            last = {a: 0 for a in account_ids}
+            for account_id, seq in conn.execute(
+                select(table.c.account_id, func.max(table.c.seq))
+                .where(self._ids_in(table.c.account_id, account_ids))
+                .group_by(table.c.account_id)
+            ):
+                last[account_id] = int(seq)
+            numbered = []
+            for row in rows:
+                last[row[0]] += 1
+                numbered.append((row[0], last[row[0]], *row[1:]))
+        insert_rows(conn, table, ("account_id", "seq", *columns), numbered)
 
 
 _LEDGER_COLUMNS = (
@@ -401,37 +433,3 @@ def _renewed(sub: Subscription) -> tuple[Any, ...]:
         sub.id,
         sub.version,
     )
-
-
-def _insert_numbered(
-    conn: Connection,
-    table: Table,
-    sequence: DbSequence,
-    columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-) -> None:
-    """Insert log rows (``account_id``, then ``columns``) with the next ``seq`` of their account
-    (see ``next_seq``): drawn from the PostgreSQL sequence in one statement, or on SQLite
-    (writers serialized) counted on from each account's last ``seq``."""
-    if not rows:
-        return
-    if conn.dialect.supports_sequences:
-        numbers = conn.execute(
-            select(sequence.next_value()).select_from(func.generate_series(1, len(rows)))
-        ).scalars()
-        # In row order: the log's order within an account is the order of its numbers.
-        numbered = [(row[0], seq, *row[1:]) for row, seq in zip(rows, sorted(numbers), strict=True)]
-    else:
-        account_ids = sorted({row[0] for row in rows})
-        last = {a: 0 for a in account_ids}
-        for account_id, seq in conn.execute(
-            select(table.c.account_id, func.max(table.c.seq))
-            .where(table.c.account_id.in_(account_ids))
-            .group_by(table.c.account_id)
-        ):
-            last[account_id] = int(seq)
-        numbered = []
-        for row in rows:
-            last[row[0]] += 1
-            numbered.append((row[0], last[row[0]], *row[1:]))
-    insert_rows(conn, table, ("account_id", "seq", *columns), numbered)
