@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from api_helpers import TestClient, sign_up, subscribe
+from sqlalchemy import event
 
 from seatledger.api import ApiSettings, create_app
 from seatledger.api.deliverer import HttpSender
@@ -29,6 +30,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     answered: int
+    path: str = ""
 
     @property
     def event(self) -> dict[str, Any]:
@@ -58,7 +60,7 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             with lock:
                 status = state.answer()
-                state.received.append(Received(dict(self.headers.items()), body, status))
+                state.received.append(Received(dict(self.headers.items()), body, status, self.path))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -181,6 +183,50 @@ def test_endpoints_get_only_their_event_types_and_nothing_once_disabled(
     finally:
         sender.close()
     assert [r.event["type"] for r in receiver.received] == ["seats.changed"]
+
+
+def test_handing_on_a_batch_of_events_takes_the_same_statements_however_many(
+    client: TestClient, runtime: Runtime, clock: ManualClock, receiver: Receiver
+) -> None:
+    # Two accounts with an endpoint each, and one without: the batch's events are claimed, their
+    # endpoints read, their deliveries added and the events marked in one statement each.
+    for i, endpoints in enumerate((1, 1, 0)):
+        owner = sign_up(client, email=f"owner{i}@acme.test", name=f"Acme {i}")["headers"]
+        if endpoints:
+            register(client, owner, f"{receiver.url}/{i}")
+        ws = subscribe(client, owner)["subscription"]["workspaces"][0]["id"]
+        for seats in (4, 5, 6):
+            response = client.put(
+                f"/v1/workspaces/{ws}/seats", headers=owner, json={"seats": seats}
+            )
+            assert response.status_code == 200, response.text
+    assert runtime.engine is not None
+    statements: list[str] = []
+
+    def record(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(runtime.engine, "before_cursor_execute", record)
+    try:
+        handed_on = webhooks.dispatch_events(runtime)
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", record)
+    writes = [s.split()[0] for s in statements if s.split()[0] in ("INSERT", "UPDATE")]
+    assert handed_on >= 12  # each account's subscription and three seat changes, at least
+    assert writes == ["INSERT", "UPDATE"]
+    assert len([s for s in statements if s.lstrip().startswith("SELECT")]) == 2
+    sender = HttpSender(timeout=5)
+    try:
+        attempts = webhooks.deliver_due(runtime, sender)
+    finally:
+        sender.close()
+    # Each endpoint got its account's events once, in order; the third account's went nowhere.
+    assert len(attempts) == len(receiver.received) > 2 * 3
+    paths = {r.path for r in receiver.received}
+    assert paths == {"/hooks/0", "/hooks/1"}
+    for path in paths:
+        seqs = [r.event["seq"] for r in receiver.received if r.path == path]
+        assert seqs == sorted(set(seqs)) and len(seqs) >= 3
 
 
 def test_an_endpoint_that_never_answers_gives_up_and_lets_later_events_through(

@@ -201,7 +201,7 @@ def test_the_outbox_hands_out_undelivered_events_oldest_first(
     with uow:
         assert uow.outbox.claim_undelivered(limit=10) == (first, second)
         uow.outbox.mark_failed(ACCOUNT, first.seq)
-        uow.outbox.mark_delivered(ACCOUNT, second.seq, at=clock.now())
+        uow.outbox.mark_delivered([(ACCOUNT, second.seq)], at=clock.now())
         uow.commit()
     with uow:
         (waiting,) = uow.outbox.claim_undelivered(limit=10)

@@ -206,24 +206,24 @@ def dispatch_events(svc: Services, *, limit: int = 100) -> int:
     at = svc.clock.now()
     with svc.uow() as uow:
         claimed = uow.outbox.claim_undelivered(limit=limit)
-        endpoints: dict[str, tuple[WebhookEndpoint, ...]] = {}
-        for event in sorted(claimed, key=lambda e: (e.account_id, e.seq)):
-            if event.account_id not in endpoints:
-                endpoints[event.account_id] = uow.webhook_endpoints.for_account(event.account_id)
-            for endpoint in endpoints[event.account_id]:
-                if _wants(endpoint, event):
-                    uow.webhook_deliveries.add(
-                        WebhookDelivery(
-                            account_id=event.account_id,
-                            endpoint_id=endpoint.id,
-                            event_seq=event.seq,
-                            status=DeliveryStatus.PENDING,
-                            attempts=0,
-                            next_attempt_at=at,
-                            created_at=at,
-                        )
-                    )
-            uow.outbox.mark_delivered(event.account_id, event.seq, at=at)
+        endpoints = uow.webhook_endpoints.for_accounts(sorted({e.account_id for e in claimed}))
+        uow.webhook_deliveries.add_all(
+            [
+                WebhookDelivery(
+                    account_id=event.account_id,
+                    endpoint_id=endpoint.id,
+                    event_seq=event.seq,
+                    status=DeliveryStatus.PENDING,
+                    attempts=0,
+                    next_attempt_at=at,
+                    created_at=at,
+                )
+                for event in sorted(claimed, key=lambda e: (e.account_id, e.seq))
+                for endpoint in endpoints.get(event.account_id, ())
+                if _wants(endpoint, event)
+            ]
+        )
+        uow.outbox.mark_delivered([(e.account_id, e.seq) for e in claimed], at=at)
         uow.commit()
     return len(claimed)
 

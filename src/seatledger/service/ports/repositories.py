@@ -275,7 +275,9 @@ class OutboxRepository(Protocol):
         """Up to ``limit`` undelivered events of any account, oldest first, locked until the unit
         of work ends (other deliverers skip them on PostgreSQL)."""
 
-    def mark_delivered(self, account_id: str, seq: int, *, at: datetime) -> None: ...
+    def mark_delivered(self, events: Sequence[tuple[str, int]], *, at: datetime) -> None:
+        """Mark these events, each an (account id, ``seq``) pair, handed on at ``at``, in one
+        statement; ``NotFound`` if any of them does not exist."""
 
     def mark_failed(self, account_id: str, seq: int) -> None:
         """Count one more failed delivery attempt."""
@@ -404,6 +406,10 @@ class WebhookEndpointRepository(Protocol):
     def for_account(self, account_id: str) -> tuple[WebhookEndpoint, ...]:
         """The account's endpoints, disabled ones included, oldest first."""
 
+    def for_accounts(self, account_ids: Sequence[str]) -> dict[str, tuple[WebhookEndpoint, ...]]:
+        """``for_account`` of each of these accounts in one read; an account without endpoints
+        is left out."""
+
     def disable(self, account_id: str, endpoint_id: str, *, at: datetime) -> WebhookEndpoint:
         """Set ``disabled_at`` (an endpoint disabled already keeps its first instant)."""
 
@@ -411,6 +417,10 @@ class WebhookEndpointRepository(Protocol):
 class WebhookDeliveryRepository(Protocol):
     def add(self, delivery: WebhookDelivery) -> None:
         """Insert; ``Conflict`` if the (endpoint, event) pair exists."""
+
+    def add_all(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Insert them all in one statement; ``Conflict`` if one of the (endpoint, event) pairs
+        exists, and then none is inserted."""
 
     def get(self, account_id: str, endpoint_id: str, event_seq: int) -> WebhookDelivery: ...
 

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     String,
     Table,
-    any_,
     func,
     literal,
     select,
@@ -47,6 +46,7 @@ from seatledger.store.repositories._common import (
     LINE_COLUMNS,
     Repository,
     execute_unique,
+    ids_in,
     json_object,
     line_from_row,
     line_tuple,
@@ -99,13 +99,6 @@ class SqlRenewalBatches(Repository):
         firsts = literal([a for a, _ in keys], type_=postgresql.ARRAY(String))
         seconds = literal([b for _, b in keys], type_=postgresql.ARRAY(String))
         return tuple_(first, second).in_(select(func.unnest(firsts), func.unnest(seconds)))
-
-    def _ids_in(self, column: ColumnElement[str], ids: Sequence[str]) -> ColumnElement[bool]:
-        """``column IN ids``, the ids as one parameter, as ``_pairs_in`` passes its pairs."""
-        if self._conn.dialect.name != "postgresql":
-            values = func.json_each(literal(json.dumps(list(ids)))).table_valued("value")
-            return column.in_(select(values.c.value))
-        return column == any_(literal(list(ids), type_=postgresql.ARRAY(String)))
 
     def parts(self, subscriptions: Sequence[Subscription]) -> dict[SubscriptionKey, StoredParts]:
         keys = [(s.account_id, s.id) for s in subscriptions]
@@ -223,7 +216,7 @@ class SqlRenewalBatches(Repository):
         current = dict(
             self._conn.execute(
                 select(accounts.c.id, accounts.c.invoice_counter)
-                .where(self._ids_in(accounts.c.id, ids))
+                .where(ids_in(self._conn, accounts.c.id, ids))
                 .order_by(accounts.c.id)
                 .with_for_update()
             ).all()
@@ -378,7 +371,7 @@ class SqlRenewalBatches(Repository):
             last = {a: 0 for a in account_ids}
             for account_id, seq in conn.execute(
                 select(table.c.account_id, func.max(table.c.seq))
-                .where(self._ids_in(table.c.account_id, account_ids))
+                .where(ids_in(self._conn, table.c.account_id, account_ids))
                 .group_by(table.c.account_id)
             ):
                 last[account_id] = int(seq)

@@ -7,6 +7,7 @@ never rewritten (the database refuses ``UPDATE``/``DELETE`` on them as well).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence as Many
 from datetime import datetime
 from typing import Any
 
@@ -185,6 +186,17 @@ def _audit(row: Any) -> AuditRecord:
     )
 
 
+# Built once; run with one parameter set per event (one round trip on psycopg's pipeline).
+_MARK_DELIVERED = (
+    update(webhook_outbox)
+    .where(
+        webhook_outbox.c.account_id == bindparam("k_account"),
+        webhook_outbox.c.seq == bindparam("k_seq"),
+    )
+    .values(delivered_at=bindparam("at"))
+)
+
+
 class SqlOutbox(Repository):
     def append(
         self, account_id: str, *, event_type: str, payload: Mapping[str, Any], at: datetime
@@ -212,8 +224,15 @@ class SqlOutbox(Repository):
         )
         return tuple(_event(r) for r in rows)
 
-    def mark_delivered(self, account_id: str, seq: int, *, at: datetime) -> None:
-        self._update(account_id, seq, delivered_at=at)
+    def mark_delivered(self, events: Many[tuple[str, int]], *, at: datetime) -> None:
+        if not events:
+            return
+        result = self._conn.execute(
+            _MARK_DELIVERED, [{"k_account": a, "k_seq": seq, "at": at} for a, seq in events]
+        )
+        if result.rowcount != len(events):
+            missing = ", ".join(f"{a}/{seq}" for a, seq in events)
+            raise NotFound(kind="outbox event", key=f"one of {missing}")
 
     def mark_failed(self, account_id: str, seq: int) -> None:
         self._update(account_id, seq, attempts=webhook_outbox.c.attempts + 1)

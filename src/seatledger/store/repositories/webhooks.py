@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,7 +14,12 @@ from seatledger.service.ports import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from seatledger.store.repositories._common import Repository, insert_unique
+from seatledger.store.repositories._common import (
+    Repository,
+    execute_unique,
+    ids_in,
+    insert_unique,
+)
 from seatledger.store.tables import webhook_deliveries, webhook_endpoints
 
 
@@ -65,6 +71,18 @@ class SqlWebhookEndpoints(Repository):
         )
         return tuple(_endpoint(r) for r in rows)
 
+    def for_accounts(self, account_ids: Sequence[str]) -> dict[str, tuple[WebhookEndpoint, ...]]:
+        found: dict[str, list[WebhookEndpoint]] = {}
+        if not account_ids:
+            return {}
+        for row in self._conn.execute(
+            select(webhook_endpoints)
+            .where(ids_in(self._conn, webhook_endpoints.c.account_id, account_ids))
+            .order_by(webhook_endpoints.c.created_at, webhook_endpoints.c.id)
+        ):
+            found.setdefault(row.account_id, []).append(_endpoint(row))
+        return {account_id: tuple(endpoints) for account_id, endpoints in found.items()}
+
     def disable(self, account_id: str, endpoint_id: str, *, at: datetime) -> WebhookEndpoint:
         result = self._conn.execute(
             update(webhook_endpoints)
@@ -102,26 +120,40 @@ def _key(account_id: str, endpoint_id: str, event_seq: int) -> Any:
     )
 
 
+def _delivery_values(delivery: WebhookDelivery) -> dict[str, Any]:
+    return {
+        "account_id": delivery.account_id,
+        "endpoint_id": delivery.endpoint_id,
+        "event_seq": delivery.event_seq,
+        "status": delivery.status.value,
+        "attempts": delivery.attempts,
+        "next_attempt_at": delivery.next_attempt_at,
+        "lease_until": delivery.lease_until,
+        "created_at": delivery.created_at,
+        "delivered_at": delivery.delivered_at,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+    }
+
+
 class SqlWebhookDeliveries(Repository):
     def add(self, delivery: WebhookDelivery) -> None:
         insert_unique(
             self._conn,
-            insert(webhook_deliveries).values(
-                account_id=delivery.account_id,
-                endpoint_id=delivery.endpoint_id,
-                event_seq=delivery.event_seq,
-                status=delivery.status.value,
-                attempts=delivery.attempts,
-                next_attempt_at=delivery.next_attempt_at,
-                lease_until=delivery.lease_until,
-                created_at=delivery.created_at,
-                delivered_at=delivery.delivered_at,
-                last_status_code=delivery.last_status_code,
-                last_error=delivery.last_error,
-            ),
+            insert(webhook_deliveries).values(**_delivery_values(delivery)),
             lambda: (
                 f"Event {delivery.event_seq} is on its way to {delivery.endpoint_id!r} already."
             ),
+        )
+
+    def add_all(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        if not deliveries:
+            return
+        rows = [_delivery_values(d) for d in deliveries]
+        execute_unique(
+            self._conn,
+            lambda: self._conn.execute(insert(webhook_deliveries), rows),
+            lambda: "One of these events is on its way to its endpoint already.",
         )
 
     def get(self, account_id: str, endpoint_id: str, event_seq: int) -> WebhookDelivery:
