@@ -16,7 +16,7 @@ from seatledger.service.context import Services
 from seatledger.service.ports import StoreError
 from seatledger.store.engine import default_database_url, display_url, make_engine
 from seatledger.store.migration import check_migrated, migrate
-from seatledger.store.uow import SqlUnitOfWork
+from seatledger.store.uow import SqlLookups, SqlUnitOfWork
 
 # What the CLI reports as an operating problem (exit 2, one line) rather than a crash.
 STORE_ERRORS: tuple[type[Exception], ...] = (StoreError,)
@@ -65,6 +65,7 @@ def bootstrap(
     return Runtime(
         uow=lambda: SqlUnitOfWork(engine),
         clock=clock or SystemClock(),
+        lookups=lambda: SqlLookups(engine),
         engine=engine,
         database_url=display_url(resolved),
     )

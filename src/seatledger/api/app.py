@@ -138,7 +138,7 @@ def create_app(services: Services, settings: ApiSettings | None = None) -> FastA
     @app.get("/healthz", response_model=Health, tags=["operations"], summary="Health")
     def healthz() -> Health:
         """200 when the database answers."""
-        with services.uow() as uow, suppress(NotFound):
+        with services.lookup() as uow, suppress(NotFound):
             uow.accounts.get("")  # any answer from the database will do
         return Health(status="ok", version=__version__)
 

@@ -201,33 +201,38 @@ def authenticate(svc: Services, *, token: str, actor: str | None) -> Caller | No
     if parsed is None:
         return None
     account_id, key_id, secret = parsed
-    with svc.uow() as uow:
-        try:
-            key = uow.api_keys.get(account_id, key_id)
-        except NotFound:
-            key = None
-        # Compared even for an unknown key, against a fixed hash, so a refusal takes as long
-        # whether or not the ids exist.
-        expected = key.secret_hash if key is not None else _hash("")
-        matches = hmac.compare_digest(expected, _hash(secret))
-        if key is None or not matches or key.revoked_at is not None:
-            return None
-        if key.person_id is not None:
-            person = uow.persons.get(account_id, key.person_id)
-            if person.email is None:
-                return None  # the person was erased: the key died with them
-            if actor is not None and _email(actor) != person.email:
-                raise NotPermitted(action="act with this key", allowed_roles=(person.email,))
-            return Caller(account_id, key.id, person.id, person.email)
-        if actor is None or not actor.strip():
-            raise InvalidInput(
-                ACTOR_FIELD, "must name the person acting (an e-mail) with an account-wide key"
-            )
-        email = _email(actor)
-        found = uow.persons.find_by_email(account_id, email)
-        if found is None or found.email is None:
-            raise NotPermitted(action="act for this account", allowed_roles=("its people",))
-        return Caller(account_id, key.id, found.id, found.email)
+    # One read for the key and the person acting: a lookup, outside any transaction where the
+    # database allows (every request pays for it).
+    with svc.lookup() as uow:
+        found = uow.api_keys.find_with_person(account_id, key_id, email=_email_or_none(actor))
+    key, person = found if found is not None else (None, None)
+    # Compared even for an unknown key, against a fixed hash, so a refusal takes as long
+    # whether or not the ids exist.
+    expected = key.secret_hash if key is not None else _hash("")
+    matches = hmac.compare_digest(expected, _hash(secret))
+    if key is None or not matches or key.revoked_at is not None:
+        return None
+    if key.person_id is not None:
+        if person is None or person.email is None:
+            return None  # the person was erased: the key died with them
+        if actor is not None and _email(actor) != person.email:
+            raise NotPermitted(action="act with this key", allowed_roles=(person.email,))
+        return Caller(account_id, key.id, person.id, person.email)
+    if actor is None or not actor.strip():
+        raise InvalidInput(
+            ACTOR_FIELD, "must name the person acting (an e-mail) with an account-wide key"
+        )
+    _email(actor)  # a malformed e-mail is refused as such
+    if person is None or person.email is None:
+        raise NotPermitted(action="act for this account", allowed_roles=("its people",))
+    return Caller(account_id, key.id, person.id, person.email)
+
+
+def _email_or_none(text: str | None) -> str | None:
+    try:
+        return normalize_email(text) if text is not None else None
+    except InvalidInput:
+        return None
 
 
 def _email(text: str) -> str:

@@ -15,3 +15,12 @@ class Services:
 
     uow: Callable[[], UnitOfWork]
     clock: Clock
+    # Units of work for lookups, each statement standing alone (see ``lookup``); None: ``uow``.
+    lookups: Callable[[], UnitOfWork] | None = None
+
+    def lookup(self) -> UnitOfWork:
+        """A unit of work for reads whose every statement stands alone (a key, a name by id):
+        outside any transaction where the database allows it, so a lookup of one statement costs
+        one round trip to PostgreSQL rather than three. Two reads in it may see different
+        commits; use ``uow`` when they must agree, and for every write."""
+        return (self.lookups or self.uow)()

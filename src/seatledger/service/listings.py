@@ -101,13 +101,13 @@ def workspace(svc: Services, *, caller: Caller, workspace_id: str) -> WorkspaceV
 
 def workspace_name(svc: Services, *, caller: Caller, workspace_id: str) -> str:
     """The name the use cases know a workspace by; ``NotFound`` outside the caller's account."""
-    with svc.uow() as uow:
+    with svc.lookup() as uow:
         return uow.workspaces.get(caller.account_id, workspace_id).name
 
 
 def person_email(svc: Services, *, caller: Caller, person_id: str) -> str:
     """The e-mail of a person of the caller's account; an erased person is not found."""
-    with svc.uow() as uow:
+    with svc.lookup() as uow:
         person = uow.persons.get(caller.account_id, person_id)
     if person.email is None:
         raise NotFound(kind="person", key=person_id)

@@ -68,9 +68,10 @@ three append-only tables on both databases.
 
 from seatledger.store.engine import database_url, default_database_url, display_url, make_engine
 from seatledger.store.migration import check_migrated, migrate
-from seatledger.store.uow import SqlUnitOfWork
+from seatledger.store.uow import SqlLookups, SqlUnitOfWork
 
 __all__ = [
+    "SqlLookups",
     "SqlUnitOfWork",
     "check_migrated",
     "database_url",

@@ -390,6 +390,13 @@ class ApiKeyRepository(Protocol):
 
     def get(self, account_id: str, key_id: str) -> ApiKey: ...
 
+    def find_with_person(
+        self, account_id: str, key_id: str, *, email: str | None
+    ) -> tuple[ApiKey, Person | None] | None:
+        """The key and, in the same read, the person it acts for: a bound key's own person, an
+        account-wide key's person with ``email`` (None when there is none, or no ``email``);
+        None when the key does not exist."""
+
     def for_account(self, account_id: str) -> tuple[ApiKey, ...]:
         """The account's keys, revoked ones included, oldest first."""
 

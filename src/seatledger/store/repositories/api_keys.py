@@ -5,12 +5,36 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from seatledger.domain.errors import NotFound
-from seatledger.service.ports import ApiKey
+from seatledger.service.ports import ApiKey, Person
 from seatledger.store.repositories._common import Repository, insert_unique
-from seatledger.store.tables import api_keys
+from seatledger.store.tables import api_keys, persons
+
+# Every request's key and acting person in one statement, built once: the bound key's person, or
+# for an account-wide key the person with the acting e-mail.
+_WITH_PERSON = (
+    select(
+        api_keys,
+        persons.c.id.label("p_id"),
+        persons.c.email.label("p_email"),
+        persons.c.display_name.label("p_display_name"),
+        persons.c.created_at.label("p_created_at"),
+        persons.c.erased_at.label("p_erased_at"),
+    )
+    .outerjoin(
+        persons,
+        and_(
+            persons.c.account_id == api_keys.c.account_id,
+            or_(
+                persons.c.id == api_keys.c.person_id,
+                and_(api_keys.c.person_id.is_(None), persons.c.email == bindparam("email")),
+            ),
+        ),
+    )
+    .where(api_keys.c.account_id == bindparam("account_id"), api_keys.c.id == bindparam("key_id"))
+)
 
 
 def _key(row: Any) -> ApiKey:
@@ -48,6 +72,26 @@ class SqlApiKeys(Repository):
         if row is None:
             raise NotFound(kind="API key", key=key_id)
         return _key(row)
+
+    def find_with_person(
+        self, account_id: str, key_id: str, *, email: str | None
+    ) -> tuple[ApiKey, Person | None] | None:
+        row = self._conn.execute(
+            _WITH_PERSON, {"account_id": account_id, "key_id": key_id, "email": email}
+        ).one_or_none()
+        if row is None:
+            return None
+        if row.p_id is None:
+            return _key(row), None
+        person = Person(
+            account_id=row.account_id,
+            id=row.p_id,
+            email=row.p_email,
+            display_name=row.p_display_name,
+            created_at=row.p_created_at,
+            erased_at=row.p_erased_at,
+        )
+        return _key(row), person
 
     def for_account(self, account_id: str) -> tuple[ApiKey, ...]:
         rows = self._conn.execute(
