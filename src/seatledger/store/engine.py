@@ -29,6 +29,8 @@ from seatledger.domain.errors import InvalidInput, SeatLedgerError
 
 DATABASE_URL_ENV = "SEATLEDGER_DATABASE_URL"
 READ_ONLY = "seatledger_read_only"
+# A lookup unit's connection (uow.SqlLookups): on SQLite a deferred transaction that never commits.
+LOOKUP = "seatledger_lookup"
 # Whether a SQLite connection has PRAGMA query_only on (kept in the connection's info).
 _QUERY_ONLY = "seatledger_query_only"
 # How long a SQLite writer waits for another writer's transaction before giving up.
@@ -124,6 +126,11 @@ def _read_only(conn: Connection) -> bool:
 
 
 def _begin_sqlite(conn: Connection) -> None:
+    if conn.get_execution_options().get(LOOKUP, False):
+        # Reads that are never committed: deferred, and whatever query_only is (switching it on
+        # for a lookup and off again for the next write cost that write about 0.3 ms).
+        conn.exec_driver_sql("BEGIN")
+        return
     read_only = _read_only(conn)
     # The pragma stays set on the connection: switch it only when this transaction needs the
     # other setting (a fresh connection has query_only off, and its info starts empty).

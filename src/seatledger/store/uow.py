@@ -8,7 +8,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, NestedTransaction
 
-from seatledger.store.engine import READ_ONLY
+from seatledger.store.engine import LOOKUP, READ_ONLY
 from seatledger.store.repositories.activity import SqlMemberActivity
 from seatledger.store.repositories.api_keys import SqlApiKeys
 from seatledger.store.repositories.batches import SqlRenewalBatches
@@ -135,20 +135,20 @@ class SqlLookups(SqlUnitOfWork):
 
     On PostgreSQL it opens no transaction: the connection runs in autocommit, so a lookup of one
     statement is one round trip where a transaction adds a ``BEGIN`` and a ``ROLLBACK`` (about
-    0.3 ms a lookup on loopback). On SQLite it is a read-only transaction, which takes no write
-    lock. It is for reads only: ``commit`` is refused.
+    0.3 ms a lookup on loopback). On SQLite it is a deferred transaction, which takes no write
+    lock and is always rolled back. It is for reads only: ``commit`` is refused.
     """
 
-    def __init__(self, engine: Engine) -> None:
-        super().__init__(engine, read_only=engine.dialect.name != "postgresql")
-
     def __enter__(self) -> Self:
-        if self.engine.dialect.name != "postgresql":
-            return super().__enter__()
         if self._connection is not None:
             raise RuntimeError("This unit of work is open already: one transaction at a time.")
-        # The pool sets the isolation level back when the connection is returned.
-        self._connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            # The pool sets the isolation level back when the connection is returned.
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            connection.execution_options(**{LOOKUP: True})
+        self._connection = connection
         return self
 
     def commit(self) -> None:
