@@ -35,7 +35,7 @@ SECRET_FIELDS = ("token", "secret")
 HANDLED = "seatledger_idempotency_handled"
 
 
-def idempotency_header(
+async def idempotency_header(
     _key: Annotated[
         str | None,
         Header(

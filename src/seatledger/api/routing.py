@@ -15,9 +15,10 @@ from seatledger.domain.errors import InvalidInput
 PROBLEMS = (401, 403, 404, 409, 413, 422)
 
 
-def single_query_values(request: Request) -> None:
+async def single_query_values(request: Request) -> None:
     """Every query parameter of the API takes one value: ``?limit=5&limit=50`` is refused rather
-    than read as whichever value the framework happens to keep."""
+    than read as whichever value the framework happens to keep. (Dependencies that do no I/O are
+    ``async``: the framework runs a plain function in a worker thread, a hop per request.)"""
     seen: set[str] = set()
     for name, _ in request.query_params.multi_items():
         if name in seen:

@@ -30,7 +30,7 @@ ACTOR_HEADER = api_keys.ACTOR_FIELD
 CALLER_STATE = "seatledger_caller"
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
     """The ``Services`` the app was built with."""
     svc: Services = request.app.state.services
     return svc
