@@ -20,9 +20,12 @@ from seatledger.service.activity_records import load_activity, save_activity
 from seatledger.service.billing_engine import month_end_due
 from seatledger.service.peak_engine import true_up_due
 from seatledger.service.ports import (
+    AuditRecord,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    LedgerRecord,
+    OutboxEvent,
     PendingLine,
     StoredRoster,
     Subscription,
@@ -295,53 +298,54 @@ def _write_effects(
     for movement in effects.credits:
         uow.credits.add(account_id, amount=movement.amount, reason=movement.reason, at=movement.at)
     people.ensure({entry.email for entry in effects.ledger if entry.email is not None}, at=at)
-    for entry in effects.ledger:
-        detail = {k: v for k, v in entry.detail.items() if v is not None}
-        uow.ledger.append(
-            account_id,
-            sub_id,
-            at=entry.at,
-            kind=entry.kind,
-            seats_total=entry.seats_total,
-            seats_used=entry.seats_used,
-            seats_at_renewal=entry.seats_at_renewal,
-            seats_paid=entry.seats_paid,
-            person_id=None if entry.email is None else people.id_of(entry.email),
-            detail=detail,
-        )
     people.find(
         address
         for audit in effects.audit
         for text in (audit.actor, audit.target)
         for address in _EMAIL.findall(text)
     )
-    for audit in effects.audit:
-        uow.audit.append(
-            account_id,
-            at=audit.at,
-            actor=people.text(audit.actor),
-            action=audit.action,
-            target=_audit_target(people.text(audit.target)),
-            before=audit.before,
-            after=audit.after,
-        )
-    for event in effects.events:
-        uow.outbox.append(
-            account_id, event_type=event.type, payload=people.json(event.payload), at=at
-        )
-    for draft_view in views:
-        if draft_view.kind is InvoiceKind.INVOICE:
-            uow.outbox.append(
+    uow.change_records.write(
+        ledger=[
+            LedgerRecord(
                 account_id,
-                event_type="invoice.issued",
-                payload={
-                    "invoice_id": draft_view.id,
-                    "number": draft_view.number,
-                    "total": draft_view.total.format(),
-                    "currency": draft_view.currency,
-                },
-                at=at,
+                sub_id,
+                0,
+                at=entry.at,
+                kind=entry.kind,
+                seats_total=entry.seats_total,
+                seats_used=entry.seats_used,
+                seats_at_renewal=entry.seats_at_renewal,
+                seats_paid=entry.seats_paid,
+                person_id=None if entry.email is None else people.id_of(entry.email),
+                detail={k: v for k, v in entry.detail.items() if v is not None},
             )
+            for entry in effects.ledger
+        ],
+        audit=[
+            AuditRecord(
+                account_id,
+                0,
+                at=audit.at,
+                actor=people.text(audit.actor),
+                action=audit.action,
+                target=_audit_target(people.text(audit.target)),
+                before=audit.before,
+                after=audit.after,
+            )
+            for audit in effects.audit
+        ],
+        outbox=[
+            *(
+                OutboxEvent(account_id, 0, event.type, people.json(event.payload), created_at=at)
+                for event in effects.events
+            ),
+            *(
+                OutboxEvent(account_id, 0, "invoice.issued", invoice_issued(view), created_at=at)
+                for view in views
+                if view.kind is InvoiceKind.INVOICE
+            ),
+        ],
+    )
     # ``person_ids`` holds exactly the e-mails of each roster's members.
     for email in sorted(before.person_ids.keys() - roster.person_ids.keys()):
         person_id = before.person_ids[email]
@@ -429,6 +433,16 @@ def _add_invoice(
         at=at,
         renewal_of=draft.renewal_of,
     )
+
+
+def invoice_issued(view: InvoiceView) -> dict[str, str]:
+    """The payload of the ``invoice.issued`` event."""
+    return {
+        "invoice_id": view.id,
+        "number": view.number,
+        "total": view.total.format(),
+        "currency": view.currency,
+    }
 
 
 def invoice_view(invoice: Invoice, draft: InvoiceDraft | None = None) -> InvoiceView:

@@ -26,7 +26,7 @@ from seatledger.domain.fair_policy import BillingBasis
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster
 from seatledger.service.billing_engine import advance, month_end_due, next_due
-from seatledger.service.gateway import invoice_view
+from seatledger.service.gateway import invoice_issued, invoice_view
 from seatledger.service.ports import (
     AuditRecord,
     CreditEntry,
@@ -278,13 +278,3 @@ def _add(rows: _Rows, r: _Renewal, next_number: dict[str, int], at: datetime) ->
                 OutboxEvent(account_id, 0, "invoice.issued", invoice_issued(view), created_at=at),
             )
     return views
-
-
-def invoice_issued(view: InvoiceView) -> dict[str, str]:
-    """The payload of the ``invoice.issued`` event."""
-    return {
-        "invoice_id": view.id,
-        "number": view.number,
-        "total": view.total.format(),
-        "currency": view.currency,
-    }

@@ -10,18 +10,23 @@ what ``COPY`` takes for the same rows). Here:
 - on PostgreSQL, inserts go by ``COPY`` and updates as one ``UPDATE ... FROM unnest(arrays)``;
 - on SQLite (in process, so a statement per row costs little) both go as one ``executemany``.
 
+``execute_each`` runs a few prebuilt statements of a use case (its ledger, audit and outbox rows)
+the same way: compiled once, their values converted by their parameters' own types, and on
+PostgreSQL sent together in psycopg's pipeline mode, one round trip for all.
+
 The statement text is made once per table, columns and dialect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Insert, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
 
 _POSTGRESQL = "postgresql"
 
@@ -100,6 +105,77 @@ def update_rows(
         return result.rowcount
     result = conn.exec_driver_sql(plan.sql, converted)
     return result.rowcount if conn.dialect.supports_sane_multi_rowcount else -1
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    statement: Insert
+    sql: str
+    # The parameters in the order the driver takes them (SQLite), else by name (psycopg).
+    order: tuple[str, ...] | None
+    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    # The values the statement carries itself (the 0 of ``coalesce(max(seq), 0)``).
+    constants: tuple[tuple[str, Any], ...]
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        converted = {**dict(self.constants), **values}
+        for name, process in self.processors:
+            converted[name] = process(converted[name])
+        if self.order is None:
+            return converted
+        return tuple(converted[name] for name in self.order)
+
+
+_compiled: dict[tuple[str, int, tuple[str, ...]], _Compiled] = {}
+
+
+def execute_each(
+    conn: Connection, runs: Sequence[tuple[Insert, Sequence[Mapping[str, Any]]]]
+) -> None:
+    """Run each prebuilt ``INSERT`` (no ``RETURNING``) once per set of values, in order.
+
+    Each set of values names every parameter of its statement (a column's value by the column's
+    name). On PostgreSQL every statement goes in one pipeline: one round trip, where one statement
+    at a time waits for each answer in turn; a failure is raised as the statement layer raises
+    it, once the pipeline has run. On SQLite each goes as a driver statement."""
+    plans = [(_compile(conn.dialect, statement, rows[0]), rows) for statement, rows in runs if rows]
+    if conn.dialect.name != _POSTGRESQL:
+        for plan, rows in plans:
+            for values in rows:
+                conn.exec_driver_sql(plan.sql, plan.parameters(values))
+        return
+    driver: Any = conn.connection.driver_connection
+    try:
+        with driver.pipeline(), driver.cursor() as cursor:
+            for plan, rows in plans:
+                for values in rows:
+                    cursor.execute(plan.sql, plan.parameters(values))
+    except conn.dialect.loaded_dbapi.Error as error:
+        sql = "; ".join(plan.sql for plan, _ in plans)
+        raise DBAPIError.instance(
+            sql, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
+        ) from error
+
+
+def _compile(dialect: Dialect, statement: Insert, values: Mapping[str, Any]) -> _Compiled:
+    keys = tuple(sorted(values))
+    found = _compiled.get((dialect.name, id(statement), keys))
+    if found is not None and found.statement is statement:
+        return found
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    assert isinstance(compiled, SQLCompiler)
+    processors = []
+    for name, bind in compiled.binds.items():
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors.append((name, process))
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    constants = tuple(
+        (name, bind.effective_value) for name, bind in compiled.binds.items() if name not in keys
+    )
+    made = _Compiled(statement, compiled.string, order, tuple(processors), constants)
+    _compiled[(dialect.name, id(statement), keys)] = made
+    return made
 
 
 def _converted(plan: _Plan, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:

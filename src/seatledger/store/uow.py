@@ -16,6 +16,7 @@ from seatledger.store.repositories.intervals import SqlSeatIntervals
 from seatledger.store.repositories.invoices import SqlInvoices, SqlPendingLines
 from seatledger.store.repositories.logs import (
     SqlAudit,
+    SqlChangeRecords,
     SqlCredits,
     SqlIdempotency,
     SqlLedger,
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.addons = SqlAddons(self)
         self.ledger = SqlLedger(self)
         self.audit = SqlAudit(self)
+        self.change_records = SqlChangeRecords(self)
         self.outbox = SqlOutbox(self)
         self.invoices = SqlInvoices(self)
         self.pending_lines = SqlPendingLines(self)

@@ -285,6 +285,19 @@ class OutboxRepository(Protocol):
     def for_account(self, account_id: str) -> tuple[OutboxEvent, ...]: ...
 
 
+class ChangeRecordRepository(Protocol):
+    def write(
+        self,
+        *,
+        ledger: Sequence[LedgerRecord] = (),
+        audit: Sequence[AuditRecord] = (),
+        outbox: Sequence[OutboxEvent] = (),
+    ) -> None:
+        """Append a change's ledger, audit and outbox rows, in that order, each numbered as its
+        log's ``append`` numbers it (the ``seq`` given is ignored), together: one round trip to
+        PostgreSQL for all of them."""
+
+
 class InvoiceRepository(Protocol):
     def add(
         self,
@@ -500,6 +513,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditRepository: ...
+
+    @property
+    def change_records(self) -> ChangeRecordRepository: ...
 
     @property
     def outbox(self) -> OutboxRepository: ...

@@ -22,6 +22,7 @@ from seatledger.service.ports import (
     LedgerRecord,
     OutboxEvent,
 )
+from seatledger.store.driver_rows import execute_each
 from seatledger.store.repositories._common import (
     Repository,
     insert_unique,
@@ -44,24 +45,21 @@ from seatledger.store.tables import (
 # The values are the parameters' keys; ``k_*`` parameters are the keys of the row's sequence.
 
 # Dense per subscription: the caller holds the subscription's lock, so last + 1 is ours.
-_LEDGER_APPEND = (
-    insert(seat_ledger)
-    .values(
-        seq=select(func.coalesce(func.max(seat_ledger.c.seq), 0) + 1)
-        .where(
-            seat_ledger.c.account_id == bindparam("k_account"),
-            seat_ledger.c.subscription_id == bindparam("k_subscription"),
-        )
-        .scalar_subquery()
+_LEDGER_INSERT = insert(seat_ledger).values(
+    seq=select(func.coalesce(func.max(seat_ledger.c.seq), 0) + 1)
+    .where(
+        seat_ledger.c.account_id == bindparam("k_account"),
+        seat_ledger.c.subscription_id == bindparam("k_subscription"),
     )
-    .returning(seat_ledger)
+    .scalar_subquery()
 )
+_LEDGER_APPEND = _LEDGER_INSERT.returning(seat_ledger)
 
 
-def _appends(table: Table, sequence: Sequence) -> dict[bool, Insert]:
+def _inserts(table: Table, sequence: Sequence) -> dict[bool, Insert]:
     """The INSERT of a per-account log row, by whether the database has sequences (``next_seq``)."""
     return {
-        supports: insert(table).values(seq=seq).returning(table)
+        supports: insert(table).values(seq=seq)
         for supports, seq in (
             (True, sequence.next_value()),
             (False, next_seq_of(table, bindparam("k_account"))),
@@ -69,12 +67,76 @@ def _appends(table: Table, sequence: Sequence) -> dict[bool, Insert]:
     }
 
 
-_AUDIT_APPEND = _appends(audit_log, audit_log_seq)
-_OUTBOX_APPEND = _appends(webhook_outbox, webhook_outbox_seq)
+_AUDIT_INSERT = _inserts(audit_log, audit_log_seq)
+_AUDIT_APPEND = {k: v.returning(audit_log) for k, v in _AUDIT_INSERT.items()}
+_OUTBOX_INSERT = _inserts(webhook_outbox, webhook_outbox_seq)
+_OUTBOX_APPEND = {k: v.returning(webhook_outbox) for k, v in _OUTBOX_INSERT.items()}
 _BALANCE = select(func.coalesce(func.sum(credit_entries.c.amount_minor), 0)).where(
     credit_entries.c.account_id == bindparam("account_id"),
     credit_entries.c.currency == bindparam("currency"),
 )
+
+
+def _ledger_values(record: LedgerRecord) -> dict[str, Any]:
+    return {
+        "k_account": record.account_id,
+        "k_subscription": record.subscription_id,
+        "account_id": record.account_id,
+        "subscription_id": record.subscription_id,
+        "at": record.at,
+        "kind": record.kind,
+        "seats_total": record.seats_total,
+        "seats_used": record.seats_used,
+        "seats_at_renewal": record.seats_at_renewal,
+        "seats_paid": record.seats_paid,
+        "person_id": record.person_id,
+        "detail": json_object(record.detail),
+    }
+
+
+def _audit_values(record: AuditRecord) -> dict[str, Any]:
+    return {
+        "k_account": record.account_id,
+        "account_id": record.account_id,
+        "at": record.at,
+        "actor": record.actor,
+        "action": record.action,
+        "target": record.target,
+        "before": record.before,
+        "after": record.after,
+    }
+
+
+def _event_values(event: OutboxEvent) -> dict[str, Any]:
+    return {
+        "k_account": event.account_id,
+        "account_id": event.account_id,
+        "event_type": event.event_type,
+        "payload": event.payload,
+        "created_at": event.created_at,
+        "attempts": event.attempts,
+    }
+
+
+class SqlChangeRecords(Repository):
+    """A change's ledger, audit and outbox rows, written together (``execute_each``)."""
+
+    def write(
+        self,
+        *,
+        ledger: Many[LedgerRecord] = (),
+        audit: Many[AuditRecord] = (),
+        outbox: Many[OutboxEvent] = (),
+    ) -> None:
+        sequences = self._conn.dialect.supports_sequences
+        execute_each(
+            self._conn,
+            [
+                (_LEDGER_INSERT, [_ledger_values(r) for r in ledger]),
+                (_AUDIT_INSERT[sequences], [_audit_values(r) for r in audit]),
+                (_OUTBOX_INSERT[sequences], [_event_values(e) for e in outbox]),
+            ],
+        )
 
 
 class SqlLedger(Repository):
@@ -92,23 +154,20 @@ class SqlLedger(Repository):
         person_id: str | None = None,
         detail: Mapping[str, Any] | None = None,
     ) -> LedgerRecord:
-        row = self._conn.execute(
-            _LEDGER_APPEND,
-            {
-                "k_account": account_id,
-                "k_subscription": subscription_id,
-                "account_id": account_id,
-                "subscription_id": subscription_id,
-                "at": at,
-                "kind": kind,
-                "seats_total": seats_total,
-                "seats_used": seats_used,
-                "seats_at_renewal": seats_at_renewal,
-                "seats_paid": seats_paid,
-                "person_id": person_id,
-                "detail": json_object(detail),
-            },
-        ).one()
+        record = LedgerRecord(
+            account_id,
+            subscription_id,
+            0,
+            at=at,
+            kind=kind,
+            seats_total=seats_total,
+            seats_used=seats_used,
+            seats_at_renewal=seats_at_renewal,
+            seats_paid=seats_paid,
+            person_id=person_id,
+            detail=json_object(detail),
+        )
+        row = self._conn.execute(_LEDGER_APPEND, _ledger_values(record)).one()
         return _ledger(row)
 
     def entries(self, account_id: str, subscription_id: str) -> tuple[LedgerRecord, ...]:
@@ -151,19 +210,18 @@ class SqlAudit(Repository):
         before: Mapping[str, Any] | None = None,
         after: Mapping[str, Any] | None = None,
     ) -> AuditRecord:
-        row = self._conn.execute(
-            _AUDIT_APPEND[self._conn.dialect.supports_sequences],
-            {
-                "k_account": account_id,
-                "account_id": account_id,
-                "at": at,
-                "actor": actor,
-                "action": action,
-                "target": target,
-                "before": None if before is None else dict(before),
-                "after": None if after is None else dict(after),
-            },
-        ).one()
+        record = AuditRecord(
+            account_id,
+            0,
+            at=at,
+            actor=actor,
+            action=action,
+            target=target,
+            before=None if before is None else dict(before),
+            after=None if after is None else dict(after),
+        )
+        append = _AUDIT_APPEND[self._conn.dialect.supports_sequences]
+        row = self._conn.execute(append, _audit_values(record)).one()
         return _audit(row)
 
     def entries(self, account_id: str) -> tuple[AuditRecord, ...]:
@@ -201,17 +259,9 @@ class SqlOutbox(Repository):
     def append(
         self, account_id: str, *, event_type: str, payload: Mapping[str, Any], at: datetime
     ) -> OutboxEvent:
-        row = self._conn.execute(
-            _OUTBOX_APPEND[self._conn.dialect.supports_sequences],
-            {
-                "k_account": account_id,
-                "account_id": account_id,
-                "event_type": event_type,
-                "payload": dict(payload),
-                "created_at": at,
-                "attempts": 0,
-            },
-        ).one()
+        event = OutboxEvent(account_id, 0, event_type, dict(payload), created_at=at)
+        append = _OUTBOX_APPEND[self._conn.dialect.supports_sequences]
+        row = self._conn.execute(append, _event_values(event)).one()
         return _event(row)
 
     def claim_undelivered(self, *, limit: int) -> tuple[OutboxEvent, ...]:
