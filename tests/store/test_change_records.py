@@ -12,7 +12,7 @@ from store_builders import ACCOUNT, SUBSCRIPTION, World
 
 from seatledger.clock import ManualClock
 from seatledger.service.ports import AuditRecord, LedgerRecord, OutboxEvent
-from seatledger.store import SqlUnitOfWork
+from seatledger.store import SqlUnitOfWork, driver_rows
 
 
 def ledger(seats: int, clock: ManualClock) -> LedgerRecord:
@@ -113,3 +113,19 @@ def test_a_refused_row_keeps_none_of_them(
         uow.rollback()
         assert uow.ledger.entries(ACCOUNT, SUBSCRIPTION) == ()
         assert uow.audit.entries(ACCOUNT) == ()
+
+
+def test_without_pipeline_mode_the_rows_go_one_at_a_time_alike(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What runs with a libpq older than 14, which has no pipeline mode.
+    monkeypatch.setattr(driver_rows, "_pipelines", lambda: False)
+    with uow:
+        uow.change_records.write(
+            ledger=[ledger(4, clock), ledger(5, clock)], audit=[audit(4, clock)]
+        )
+        uow.commit()
+    with uow:
+        entries = uow.ledger.entries(ACCOUNT, SUBSCRIPTION)
+        assert entries == (replace(ledger(4, clock), seq=1), replace(ledger(5, clock), seq=2))
+        assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["seats 4"]

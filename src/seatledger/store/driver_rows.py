@@ -20,7 +20,9 @@ The statement text is made once per table, columns and dialect.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Insert, Table
@@ -145,8 +147,11 @@ def execute_each(
                 conn.exec_driver_sql(plan.sql, plan.parameters(values))
         return
     driver: Any = conn.connection.driver_connection
+    # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with an
+    # older one the statements go one at a time.
+    together = driver.pipeline() if _pipelines() else nullcontext()
     try:
-        with driver.pipeline(), driver.cursor() as cursor:
+        with together, driver.cursor() as cursor:
             for plan, rows in plans:
                 for values in rows:
                     cursor.execute(plan.sql, plan.parameters(values))
@@ -155,6 +160,13 @@ def execute_each(
         raise DBAPIError.instance(
             sql, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
         ) from error
+
+
+@cache
+def _pipelines() -> bool:
+    import psycopg
+
+    return bool(psycopg.Pipeline.is_supported())
 
 
 def _compile(dialect: Dialect, statement: Insert, values: Mapping[str, Any]) -> _Compiled:
