@@ -20,11 +20,9 @@ from seatledger.service.activity_records import load_activity, save_activity
 from seatledger.service.billing_engine import month_end_due
 from seatledger.service.peak_engine import true_up_due
 from seatledger.service.ports import (
-    AuditRecord,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
-    LedgerRecord,
     OutboxEvent,
     PendingLine,
     StoredRoster,
@@ -306,31 +304,18 @@ def _write_effects(
     )
     uow.change_records.write(
         ledger=[
-            LedgerRecord(
+            entry.record(
                 account_id,
                 sub_id,
-                0,
-                at=entry.at,
-                kind=entry.kind,
-                seats_total=entry.seats_total,
-                seats_used=entry.seats_used,
-                seats_at_renewal=entry.seats_at_renewal,
-                seats_paid=entry.seats_paid,
                 person_id=None if entry.email is None else people.id_of(entry.email),
-                detail={k: v for k, v in entry.detail.items() if v is not None},
             )
             for entry in effects.ledger
         ],
         audit=[
-            AuditRecord(
+            audit.record(
                 account_id,
-                0,
-                at=audit.at,
                 actor=people.text(audit.actor),
-                action=audit.action,
                 target=_audit_target(people.text(audit.target)),
-                before=audit.before,
-                after=audit.after,
             )
             for audit in effects.audit
         ],

@@ -244,34 +244,11 @@ def _add(rows: _Rows, r: _Renewal, next_number: dict[str, int], at: datetime) ->
                 account_id, 0, at=movement.at, amount=movement.amount, reason=movement.reason
             ),
         )
-    for entry in effects.ledger:
-        rows.ledger.append(
-            LedgerRecord(
-                account_id,
-                sub_id,
-                0,
-                at=entry.at,
-                kind=entry.kind,
-                seats_total=entry.seats_total,
-                seats_used=entry.seats_used,
-                seats_at_renewal=entry.seats_at_renewal,
-                seats_paid=entry.seats_paid,
-                detail={k: v for k, v in entry.detail.items() if v is not None},
-            ),
-        )
-    for audit in effects.audit:
-        rows.audit.append(
-            AuditRecord(
-                account_id,
-                0,
-                at=audit.at,
-                actor=audit.actor,
-                action=audit.action,
-                target=audit.target,
-                before=audit.before,
-                after=audit.after,
-            ),
-        )
+    # A renewal written here names no person (one that does goes through the gateway).
+    rows.ledger.extend(entry.record(account_id, sub_id) for entry in effects.ledger)
+    rows.audit.extend(
+        audit.record(account_id, actor=audit.actor, target=audit.target) for audit in effects.audit
+    )
     for view in views:
         if view.kind is InvoiceKind.INVOICE:
             rows.outbox.append(

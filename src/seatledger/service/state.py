@@ -20,8 +20,14 @@ from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy
 from seatledger.domain.seats import Roster, SeatUsage, seat_usage
+from seatledger.service.ports import (
+    AuditRecord,
+    LedgerRecord,
+    PendingLine,
+    StoredRoster,
+    Subscription,
+)
 from seatledger.service.ports import InvoiceKind as InvoiceKind
-from seatledger.service.ports import PendingLine, StoredRoster, Subscription
 from seatledger.service.ports import SubscriptionStatus as SubscriptionStatus
 
 
@@ -134,6 +140,25 @@ class LedgerEntry:
     email: str | None = None
     detail: dict[str, Any] = field(default_factory=dict)
 
+    def record(
+        self, account_id: str, subscription_id: str, person_id: str | None = None
+    ) -> LedgerRecord:
+        """This entry as the ledger row to write (its ``seq`` is the store's to give); the
+        person it names by ``person_id``."""
+        return LedgerRecord(
+            account_id,
+            subscription_id,
+            0,
+            at=self.at,
+            kind=self.kind,
+            seats_total=self.seats_total,
+            seats_used=self.seats_used,
+            seats_at_renewal=self.seats_at_renewal,
+            seats_paid=self.seats_paid,
+            person_id=person_id,
+            detail={k: v for k, v in self.detail.items() if v is not None},
+        )
+
 
 @dataclass(frozen=True)
 class AuditEntry:
@@ -143,6 +168,20 @@ class AuditEntry:
     target: str
     before: dict[str, Any]
     after: dict[str, Any]
+
+    def record(self, account_id: str, *, actor: str, target: str) -> AuditRecord:
+        """This entry as the audit row to write, naming ``actor`` and ``target`` as given (the
+        store gives the ``seq``)."""
+        return AuditRecord(
+            account_id,
+            0,
+            at=self.at,
+            actor=actor,
+            action=self.action,
+            target=target,
+            before=self.before,
+            after=self.after,
+        )
 
 
 @dataclass(frozen=True)
