@@ -87,9 +87,7 @@ class SqlUnitOfWork:
             raise RuntimeError("This unit of work is open already: one transaction at a time.")
         connection = self.engine.connect()
         try:
-            if self.read_only:
-                connection.execution_options(**{READ_ONLY: True})
-            connection.begin()
+            self._start(connection)
         except BaseException:
             connection.close()
             raise
@@ -111,6 +109,12 @@ class SqlUnitOfWork:
                 connection.rollback()
         finally:
             connection.close()
+
+    def _start(self, connection: Connection) -> None:
+        """Open this unit's transaction on ``connection``."""
+        if self.read_only:
+            connection.execution_options(**{READ_ONLY: True})
+        connection.begin()
 
     def commit(self) -> None:
         self.connection.commit()
@@ -141,17 +145,13 @@ class SqlLookups(SqlUnitOfWork):
     lock and is always rolled back. It is for reads only: ``commit`` is refused.
     """
 
-    def __enter__(self) -> Self:
-        if self._connection is not None:
-            raise RuntimeError("This unit of work is open already: one transaction at a time.")
-        connection = self.engine.connect()
+    def _start(self, connection: Connection) -> None:
         if self.engine.dialect.name == "postgresql":
             # The pool sets the isolation level back when the connection is returned.
             connection.execution_options(isolation_level="AUTOCOMMIT")
         else:
+            # Begun by the first statement (store/engine.py: a deferred BEGIN).
             connection.execution_options(**{LOOKUP: True})
-        self._connection = connection
-        return self
 
     def commit(self) -> None:
         raise RuntimeError("A lookup unit only reads: write in a unit of work (Services.uow).")
