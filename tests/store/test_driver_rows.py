@@ -1,6 +1,7 @@
 """Rows written past the statement layer (``store/driver_rows.py``) are stored exactly as
 ``Connection.execute`` stores them, updates count what they matched, and a duplicate key is the
-statement layer's ``IntegrityError``. On SQLite (executemany) and PostgreSQL (COPY, unnest)."""
+statement layer's ``IntegrityError``. On SQLite (executemany) and PostgreSQL (COPY, unnest, a
+pipeline of prebuilt statements)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from store_builders import ACCOUNT, SUBSCRIPTION, World
 
-from seatledger.store.driver_rows import insert_rows, update_rows
+from seatledger.store.driver_rows import (
+    execute_counted,
+    execute_each,
+    insert_rows,
+    update_rows,
+)
 from seatledger.store.repositories._common import is_unique_violation
 from seatledger.store.tables import audit_log, subscriptions, webhook_outbox
 
@@ -110,3 +116,58 @@ def test_nothing_to_write_runs_no_statement(engine: Engine, world: World) -> Non
     with engine.begin() as conn:
         insert_rows(conn, webhook_outbox, ("account_id", "seq"), [])
         assert update_rows(conn, subscriptions, ("seats_total",), ("id",), []) == 0
+
+
+_INSERT_AUDIT = insert(audit_log)
+_SET_SEATS = update(subscriptions).where(
+    subscriptions.c.account_id == bindparam("k_account"),
+    subscriptions.c.id == bindparam("k_id"),
+    subscriptions.c.version == bindparam("k_version"),
+)
+
+
+def test_prebuilt_statements_store_what_execute_stores_and_count_what_they_change(
+    engine: Engine, world: World
+) -> None:
+    version = world.subscription.version
+    key = {"k_account": ACCOUNT, "k_id": SUBSCRIPTION, "k_version": version}
+    with engine.begin() as conn:
+        execute_each(
+            conn,
+            [
+                (
+                    _INSERT_AUDIT,
+                    [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in audit_rows(1)],
+                ),
+                (_SET_SEATS, [{**key, "seats_total": 8, "version": version + 1}]),
+            ],
+        )
+        conn.execute(
+            insert(audit_log),
+            [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in audit_rows(11)],
+        )
+        # The version moved on with the update above: the old one matches nothing now.
+        assert execute_counted(conn, _SET_SEATS, {**key, "seats_total": 9}) == 0
+        moved = {**key, "k_version": version + 1, "seats_paid": 8, "version": version + 2}
+        assert execute_counted(conn, _SET_SEATS, moved) == 1
+    assert stored(engine, range(1, 3)) == stored(engine, range(11, 13))
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                subscriptions.c.seats_total, subscriptions.c.seats_paid, subscriptions.c.version
+            ).where(subscriptions.c.account_id == ACCOUNT, subscriptions.c.id == SUBSCRIPTION)
+        ).one()
+    assert tuple(row) == (8, 8, version + 2)
+
+
+def test_a_refused_prebuilt_statement_is_the_statement_layers_error_and_keeps_nothing(
+    engine: Engine, world: World
+) -> None:
+    first = dict(zip(AUDIT_COLUMNS, audit_rows(1)[0], strict=True))
+    with engine.begin() as conn:
+        execute_each(conn, [(_INSERT_AUDIT, [first])])
+    again = dict(zip(AUDIT_COLUMNS, audit_rows(2)[0], strict=True))
+    with pytest.raises(IntegrityError) as raised, engine.begin() as conn:
+        execute_each(conn, [(_INSERT_AUDIT, [again, first])])
+    assert is_unique_violation(raised.value)
+    assert [row[1] for row in stored(engine, range(1, 3))] == ["owner@example.com"]

@@ -12,23 +12,25 @@ what ``COPY`` takes for the same rows). Here:
 
 ``execute_each`` runs a few prebuilt statements of a use case (its ledger, audit and outbox rows)
 the same way: compiled once, their values converted by their parameters' own types, and on
-PostgreSQL sent together in psycopg's pipeline mode, one round trip for all.
+PostgreSQL sent together in psycopg's pipeline mode, one round trip for all (on SQLite, straight to
+the driver).
 
 The statement text is made once per table, columns and dialect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 _POSTGRESQL = "postgresql"
 
@@ -68,17 +70,14 @@ def insert_rows(
     if conn.dialect.name != _POSTGRESQL:
         conn.exec_driver_sql(plan.sql, converted)
         return
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(plan.sql) as copy:
-            for row in converted:
-                copy.write_row(row)
-    except conn.dialect.loaded_dbapi.Error as error:
-        raise DBAPIError.instance(
-            plan.sql, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from error
-    finally:
-        cursor.close()
+    driver: Any = conn.connection.driver_connection
+    with (
+        _raised_as_statement_errors(conn, plan.sql),
+        driver.cursor() as cursor,
+        cursor.copy(plan.sql) as copy,
+    ):
+        for row in converted:
+            copy.write_row(row)
 
 
 def update_rows(
@@ -111,7 +110,7 @@ def update_rows(
 
 @dataclass(frozen=True)
 class _Compiled:
-    statement: Insert
+    statement: UpdateBase
     sql: str
     # The parameters in the order the driver takes them (SQLite), else by name (psycopg).
     order: tuple[str, ...] | None
@@ -132,34 +131,63 @@ _compiled: dict[tuple[str, int, tuple[str, ...]], _Compiled] = {}
 
 
 def execute_each(
-    conn: Connection, runs: Sequence[tuple[Insert, Sequence[Mapping[str, Any]]]]
+    conn: Connection, runs: Sequence[tuple[UpdateBase, Sequence[Mapping[str, Any]]]]
 ) -> None:
-    """Run each prebuilt ``INSERT`` (no ``RETURNING``) once per set of values, in order.
+    """Run each prebuilt ``INSERT``, ``UPDATE`` or ``DELETE`` (no ``RETURNING``) once per set of
+    values, in order.
 
     Each set of values names every parameter of its statement (a column's value by the column's
-    name). On PostgreSQL every statement goes in one pipeline: one round trip, where one statement
-    at a time waits for each answer in turn; a failure is raised as the statement layer raises
-    it, once the pipeline has run. On SQLite each goes as a driver statement."""
+    name), and every set of one run names the same ones. On PostgreSQL every statement goes in
+    one pipeline: one round trip, where one statement at a time waits for each answer in turn.
+    On SQLite each statement goes to the driver as one ``executemany`` of its rows. A failure is
+    raised as the statement layer raises it (once the pipeline has run, on PostgreSQL)."""
     plans = [(_compile(conn.dialect, statement, rows[0]), rows) for statement, rows in runs if rows]
-    if conn.dialect.name != _POSTGRESQL:
-        for plan, rows in plans:
-            for values in rows:
-                conn.exec_driver_sql(plan.sql, plan.parameters(values))
+    if not plans:
         return
     driver: Any = conn.connection.driver_connection
-    # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with an
-    # older one the statements go one at a time.
-    together = driver.pipeline() if _pipelines() else nullcontext()
-    try:
+    with _raised_as_statement_errors(conn, "; ".join(plan.sql for plan, _ in plans)):
+        if conn.dialect.name != _POSTGRESQL:
+            # Straight to the driver: in process, SQLite runs one of these in less time than the
+            # statement layer takes to prepare, log and wrap it (about half of each one's cost).
+            cursor = driver.cursor()
+            try:
+                for plan, rows in plans:
+                    cursor.executemany(plan.sql, [plan.parameters(values) for values in rows])
+            finally:
+                cursor.close()
+            return
+        # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own);
+        # with an older one the statements go one at a time.
+        together = driver.pipeline() if _pipelines() else nullcontext()
         with together, driver.cursor() as cursor:
             for plan, rows in plans:
                 for values in rows:
                     cursor.execute(plan.sql, plan.parameters(values))
-    except conn.dialect.loaded_dbapi.Error as error:
-        sql = "; ".join(plan.sql for plan, _ in plans)
-        raise DBAPIError.instance(
-            sql, None, error, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
-        ) from error
+
+
+def execute_counted(conn: Connection, statement: UpdateBase, values: Mapping[str, Any]) -> int:
+    """Run a prebuilt ``UPDATE`` or ``DELETE`` once with ``values`` (as ``execute_each`` takes
+    them), straight to the driver; the number of rows it changed."""
+    plan = _compile(conn.dialect, statement, values)
+    driver: Any = conn.connection.driver_connection
+    with _raised_as_statement_errors(conn, plan.sql):
+        cursor = driver.cursor()
+        try:
+            cursor.execute(plan.sql, plan.parameters(values))
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+@contextmanager
+def _raised_as_statement_errors(conn: Connection, sql: str) -> Iterator[None]:
+    """The driver's errors raised as the statement layer raises them (``IntegrityError`` for a
+    duplicate key), so callers handle both paths alike."""
+    error_type = conn.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except error_type as error:
+        raise DBAPIError.instance(sql, None, error, error_type, dialect=conn.dialect) from error
 
 
 @cache
@@ -169,7 +197,7 @@ def _pipelines() -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
-def _compile(dialect: Dialect, statement: Insert, values: Mapping[str, Any]) -> _Compiled:
+def _compile(dialect: Dialect, statement: UpdateBase, values: Mapping[str, Any]) -> _Compiled:
     keys = tuple(sorted(values))
     found = _compiled.get((dialect.name, id(statement), keys))
     if found is not None and found.statement is statement:

@@ -10,37 +10,38 @@ from sqlalchemy import insert, select, update
 
 from seatledger.domain.seat_intervals import HoldingKind, IntervalReason, SeatInterval
 from seatledger.service.ports import new_id
+from seatledger.store.driver_rows import execute_each
 from seatledger.store.repositories._common import Repository
 from seatledger.store.tables import seat_intervals
 
 # A holding of the whole workspace is stored with scope '' (as role assignments are).
 WHOLE_WORKSPACE = ""
 
+_INSERT = insert(seat_intervals)
+
 
 class SqlSeatIntervals(Repository):
     def add(self, account_id: str, subscription_id: str, intervals: Sequence[SeatInterval]) -> None:
         if not intervals:
             return
-        self._conn.execute(
-            insert(seat_intervals),
-            [
-                {
-                    "account_id": account_id,
-                    "id": new_id("sin"),
-                    "subscription_id": subscription_id,
-                    "person_id": i.person,
-                    "workspace_id": i.workspace,
-                    "role": i.role,
-                    "scope": i.scope or WHOLE_WORKSPACE,
-                    "kind": i.kind.value,
-                    "started_at": i.started_at,
-                    "start_reason": i.start_reason.value,
-                    "ended_at": i.ended_at,
-                    "end_reason": i.end_reason.value if i.end_reason is not None else None,
-                }
-                for i in intervals
-            ],
-        )
+        rows = [
+            {
+                "account_id": account_id,
+                "id": new_id("sin"),
+                "subscription_id": subscription_id,
+                "person_id": i.person,
+                "workspace_id": i.workspace,
+                "role": i.role,
+                "scope": i.scope or WHOLE_WORKSPACE,
+                "kind": i.kind.value,
+                "started_at": i.started_at,
+                "start_reason": i.start_reason.value,
+                "ended_at": i.ended_at,
+                "end_reason": i.end_reason.value if i.end_reason is not None else None,
+            }
+            for i in intervals
+        ]
+        execute_each(self._conn, [(_INSERT, rows)])
 
     def close(
         self,

@@ -49,6 +49,7 @@ from seatledger.domain.seats import (
     changes_since,
 )
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
+from seatledger.store.driver_rows import execute_each
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
 from seatledger.store.roster_placement import Placement, member_key
@@ -131,6 +132,8 @@ def _membership_key(table: Any) -> Any:
 
 
 # The columns to set are the keys of the parameters passed with the statement.
+_INSERT_MEMBERSHIP = insert(_m)
+_INSERT_GRANT = insert(_g)
 _UPDATE_MEMBERSHIP = update(_m).where(_membership_key(_m))
 _DELETE_MEMBERSHIP = delete(_m).where(_membership_key(_m))
 _DELETE_GRANTS = delete(_g).where(_membership_key(_g))
@@ -376,22 +379,20 @@ class SqlRosters(Repository):
     ) -> None:
         if not added:
             return
-        self._conn.execute(
-            insert(memberships),
-            [
-                {
-                    "account_id": account_id,
-                    "workspace_id": member.workspace,
-                    "person_id": person_ids[member.email],
-                    "status": member.status.value,
-                    "created_at": at,
-                    "updated_at": at,
-                    "status_changed_at": at,
-                    "roster_version": version,
-                }
-                for member in added
-            ],
-        )
+        rows = [
+            {
+                "account_id": account_id,
+                "workspace_id": member.workspace,
+                "person_id": person_ids[member.email],
+                "status": member.status.value,
+                "created_at": at,
+                "updated_at": at,
+                "status_changed_at": at,
+                "roster_version": version,
+            }
+            for member in added
+        ]
+        execute_each(self._conn, [(_INSERT_MEMBERSHIP, rows)])
         self._insert_grants(
             account_id,
             [(person_ids[m.email], m.workspace, grant) for m in added for grant in m.grants],
@@ -414,7 +415,7 @@ class SqlRosters(Repository):
         changes: dict[str, Any] = {"updated_at": at, "roster_version": version}
         if before.status is not member.status:
             changes |= {"status": member.status.value, "status_changed_at": at}
-        self._conn.execute(_UPDATE_MEMBERSHIP, {**key, **changes})
+        execute_each(self._conn, [(_UPDATE_MEMBERSHIP, [{**key, **changes}])])
         # A grant whose expiry changed is replaced: removed with the old expiry, added anew.
         for grant in before.grants - member.grants:
             self._conn.execute(
@@ -432,23 +433,21 @@ class SqlRosters(Repository):
         """Insert (person id, workspace id, grant) rows, each member's in (role, scope) order."""
         if not grants:
             return
-        self._conn.execute(
-            insert(role_assignments),
-            [
-                {
-                    "account_id": account_id,
-                    "workspace_id": workspace_id,
-                    "person_id": person_id,
-                    "role": grant.role,
-                    "scope": _stored_scope(grant),
-                    "expires_at": grant.expires_at,
-                    "created_at": at,
-                }
-                for person_id, workspace_id, grant in sorted(
-                    grants, key=lambda g: (g[1], g[0], _grant_key(g[2]))
-                )
-            ],
-        )
+        rows = [
+            {
+                "account_id": account_id,
+                "workspace_id": workspace_id,
+                "person_id": person_id,
+                "role": grant.role,
+                "scope": _stored_scope(grant),
+                "expires_at": grant.expires_at,
+                "created_at": at,
+            }
+            for person_id, workspace_id, grant in sorted(
+                grants, key=lambda g: (g[1], g[0], _grant_key(g[2]))
+            )
+        ]
+        execute_each(self._conn, [(_INSERT_GRANT, rows)])
 
     def _delete(self, account_id: str, person_id: str, workspace_id: str) -> None:
         key = {"k_account": account_id, "k_workspace": workspace_id, "k_person": person_id}

@@ -28,6 +28,7 @@ from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
+from seatledger.store.driver_rows import execute_counted
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
@@ -236,7 +237,8 @@ class SqlSubscriptions(Repository):
         self, subscription: Subscription, *, stored: Subscription | None = None
     ) -> Subscription:
         values = _values(subscription) if stored is None else _changed(subscription, stored)
-        result = self._conn.execute(
+        updated = execute_counted(
+            self._conn,
             _SAVE,
             {
                 "k_account": subscription.account_id,
@@ -246,7 +248,7 @@ class SqlSubscriptions(Repository):
                 **values,
             },
         )
-        if result.rowcount != 1:
+        if updated != 1:
             stored = self.get(subscription.account_id, subscription.id)  # NotFound if gone
             raise Conflict(
                 f"Subscription {subscription.id!r} was changed meanwhile (version "
