@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from store_builders import ACCOUNT, SUBSCRIPTION, World
 
 from seatledger.store.driver_rows import (
     execute_counted,
     execute_each,
+    fetch_rows,
     insert_rows,
     update_rows,
 )
@@ -171,3 +172,40 @@ def test_a_refused_prebuilt_statement_is_the_statement_layers_error_and_keeps_no
         execute_each(conn, [(_INSERT_AUDIT, [again, first])])
     assert is_unique_violation(raised.value)
     assert [row[1] for row in stored(engine, range(1, 3))] == ["owner@example.com"]
+
+
+_AUDIT_BY_ACCOUNT = (
+    select(
+        audit_log.c.seq,
+        audit_log.c.at,
+        audit_log.c.before.label("earlier"),
+        audit_log.c.after,
+        audit_log.c.target,
+    )
+    .where(audit_log.c.account_id == bindparam("account_id"), audit_log.c.seq > 0)
+    .order_by(audit_log.c.seq)
+)
+_AUDIT_COUNT = select(func.count(), func.max(audit_log.c.seq)).where(
+    audit_log.c.account_id == bindparam("account_id")
+)
+
+
+def test_fetched_rows_are_the_rows_execute_returns(engine: Engine, world: World) -> None:
+    with engine.begin() as conn:
+        insert_rows(conn, audit_log, AUDIT_COLUMNS, audit_rows(1))
+    with engine.connect() as conn:
+        ours = fetch_rows(conn, _AUDIT_BY_ACCOUNT, {"account_id": ACCOUNT})
+        theirs = conn.execute(_AUDIT_BY_ACCOUNT, {"account_id": ACCOUNT}).all()
+        assert [tuple(row) for row in ours] == [tuple(row) for row in theirs]
+        # By the columns' keys, as a Row has them: instants in UTC, JSON as documents.
+        assert ours[0].at == AT and ours[0].at.utcoffset() is not None
+        assert (ours[0].earlier, ours[1].after) == ({"seats": 3}, {"list": [1, "two"]})
+        # Unnamed columns by position.
+        assert tuple(fetch_rows(conn, _AUDIT_COUNT, {"account_id": ACCOUNT})[0]) == (2, 2)
+        assert fetch_rows(conn, _AUDIT_BY_ACCOUNT, {"account_id": "acc_nobody"}) == []
+
+
+def test_a_statement_expanded_per_run_is_refused(engine: Engine, world: World) -> None:
+    listed = select(audit_log.c.seq).where(audit_log.c.seq.in_(bindparam("seqs", expanding=True)))
+    with engine.connect() as conn, pytest.raises(ValueError, match="expanding"):
+        fetch_rows(conn, listed, {"seqs": [1, 2]})

@@ -20,13 +20,14 @@ The statement text is made once per table, columns and dialect.
 
 from __future__ import annotations
 
+from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import Connection, Select, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -110,7 +111,7 @@ def update_rows(
 
 @dataclass(frozen=True)
 class _Compiled:
-    statement: UpdateBase
+    statement: UpdateBase | Select[Any]
     sql: str
     # The parameters in the order the driver takes them (SQLite), else by name (psycopg).
     order: tuple[str, ...] | None
@@ -179,6 +180,63 @@ def execute_counted(conn: Connection, statement: UpdateBase, values: Mapping[str
             cursor.close()
 
 
+def fetch_rows(conn: Connection, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
+    """The rows of a prebuilt ``SELECT`` run once with ``values`` (naming every parameter),
+    straight to the driver: each a named tuple (by the columns' keys, as ``Row`` has them), its
+    values converted by the columns' own result processors, as ``Connection.execute`` returns
+    them. For the few hot reads of a seat change, where Core's preparation of the statement and
+    of its result cost more than running it."""
+    plan = _compile(conn.dialect, statement, values)
+    driver: Any = conn.connection.driver_connection
+    with _raised_as_statement_errors(conn, plan.sql):
+        cursor = driver.cursor()
+        try:
+            cursor.execute(plan.sql, plan.parameters(values))
+            fetched = cursor.fetchall()
+            shape = _read_shapes.get(id(plan))
+            if shape is None or shape.plan is not plan:
+                shape = _read_shapes[id(plan)] = _read_shape(conn.dialect, plan, statement, cursor)
+        finally:
+            cursor.close()
+    make, processors = shape.row_type._make, shape.processors
+    if not processors:
+        return [make(row) for row in fetched]
+    rows = []
+    for row in fetched:
+        values_ = list(row)
+        for index, process in processors:
+            values_[index] = process(values_[index])
+        rows.append(make(values_))
+    return rows
+
+
+@dataclass(frozen=True)
+class _ReadShape:
+    plan: _Compiled
+    row_type: Any
+    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+_read_shapes: dict[int, _ReadShape] = {}
+
+
+def _read_shape(
+    dialect: Dialect, plan: _Compiled, statement: Select[Any], cursor: Any
+) -> _ReadShape:
+    columns = list(statement.selected_columns)
+    # The driver's type of each column, which some result processors need (numbers on
+    # PostgreSQL); the same for every run of one statement.
+    codes = [column[1] for column in cursor.description]
+    processors = []
+    for index, (column, code) in enumerate(zip(columns, codes, strict=True)):
+        process = column.type.dialect_impl(dialect).result_processor(dialect, code)
+        if process is not None:
+            processors.append((index, process))
+    # A column without a usable name (an unlabelled function) is reached by position only.
+    names = [str(column.key) for column in columns]
+    return _ReadShape(plan, namedtuple("Row", names, rename=True), tuple(processors))
+
+
 @contextmanager
 def _raised_as_statement_errors(conn: Connection, sql: str) -> Iterator[None]:
     """The driver's errors raised as the statement layer raises them (``IntegrityError`` for a
@@ -197,13 +255,18 @@ def _pipelines() -> bool:
     return bool(psycopg.Pipeline.is_supported())
 
 
-def _compile(dialect: Dialect, statement: UpdateBase, values: Mapping[str, Any]) -> _Compiled:
+def _compile(
+    dialect: Dialect, statement: UpdateBase | Select[Any], values: Mapping[str, Any]
+) -> _Compiled:
     keys = tuple(sorted(values))
     found = _compiled.get((dialect.name, id(statement), keys))
     if found is not None and found.statement is statement:
         return found
     compiled = statement.compile(dialect=dialect, column_keys=list(keys))
     assert isinstance(compiled, SQLCompiler)
+    if compiled.post_compile_params:
+        # Expanded per run by the statement layer (``IN`` of a list): not a prebuilt statement.
+        raise ValueError("a statement run below the statement layer takes no expanding parameter")
     processors = []
     for name, bind in compiled.binds.items():
         process = bind.type.dialect_impl(dialect).bind_processor(dialect)

@@ -22,7 +22,7 @@ from seatledger.service.ports import (
     LedgerRecord,
     OutboxEvent,
 )
-from seatledger.store.driver_rows import execute_each
+from seatledger.store.driver_rows import execute_each, fetch_rows
 from seatledger.store.repositories._common import (
     Repository,
     insert_unique,
@@ -343,9 +343,9 @@ class SqlCredits(Repository):
         return _credit(row)
 
     def balance(self, account_id: str, currency: str) -> Money:
-        total = self._conn.execute(
-            _BALANCE, {"account_id": account_id, "currency": currency}
-        ).scalar_one()
+        ((total,),) = fetch_rows(
+            self._conn, _BALANCE, {"account_id": account_id, "currency": currency}
+        )
         return Money.from_minor(int(total), currency)
 
     def entries(self, account_id: str) -> tuple[CreditEntry, ...]:

@@ -28,7 +28,7 @@ from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
-from seatledger.store.driver_rows import execute_counted
+from seatledger.store.driver_rows import execute_counted, fetch_rows
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
@@ -310,9 +310,12 @@ class SqlSubscriptions(Repository):
 
     def find_for_workspace_name(self, account_id: str, name: str, *, lock: bool) -> Covering | None:
         statement = _BY_WORKSPACE_NAME_LOCKED if lock else _BY_WORKSPACE_NAME
-        row = self._conn.execute(statement, {"account_id": account_id, "name": name}).one_or_none()
-        if row is None:
+        # Straight to the driver: the read every seat change starts with (the name is unique in
+        # its account, so at most one row).
+        rows = fetch_rows(self._conn, statement, {"account_id": account_id, "name": name})
+        if not rows:
             return None
+        (row,) = rows
         subscription = _subscription(row)
         names = (
             {row.named_id: row.named_name}
