@@ -103,6 +103,8 @@ def test_a_refused_row_keeps_none_of_them(
     uow: SqlUnitOfWork, world: World, clock: ManualClock
 ) -> None:
     with uow:
+        # Refused when the rows reach the database: at once on SQLite, with the commit on
+        # PostgreSQL, where a unit of work sends its writes together (driver_rows.defer_writes).
         with pytest.raises(IntegrityError):
             uow.change_records.write(
                 ledger=[ledger(4, clock)],
@@ -110,6 +112,7 @@ def test_a_refused_row_keeps_none_of_them(
                 # No such account: the outbox row breaks its foreign key, after the others ran.
                 outbox=[OutboxEvent("acc_none", 0, "seats.changed", {}, created_at=clock.now())],
             )
+            uow.commit()
         uow.rollback()
         assert uow.ledger.entries(ACCOUNT, SUBSCRIPTION) == ()
         assert uow.audit.entries(ACCOUNT) == ()

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from store_builders import ACCOUNT, SUBSCRIPTION, World
 
 from seatledger.store.driver_rows import (
-    execute_counted,
     execute_each,
+    execute_expecting,
     fetch_rows,
     insert_rows,
     update_rows,
@@ -148,9 +148,18 @@ def test_prebuilt_statements_store_what_execute_stores_and_count_what_they_chang
             [dict(zip(AUDIT_COLUMNS, row, strict=True)) for row in audit_rows(11)],
         )
         # The version moved on with the update above: the old one matches nothing now.
-        assert execute_counted(conn, _SET_SEATS, {**key, "seats_total": 9}) == 0
+        with pytest.raises(LookupError, match="0 rows"):
+            execute_expecting(
+                conn,
+                _SET_SEATS,
+                {**key, "seats_total": 9},
+                count=1,
+                otherwise=lambda: LookupError("0 rows"),
+            )
         moved = {**key, "k_version": version + 1, "seats_paid": 8, "version": version + 2}
-        assert execute_counted(conn, _SET_SEATS, moved) == 1
+        execute_expecting(
+            conn, _SET_SEATS, moved, count=1, otherwise=lambda: LookupError("not 1 row")
+        )
     assert stored(engine, range(1, 3)) == stored(engine, range(11, 13))
     with engine.connect() as conn:
         row = conn.execute(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -66,6 +66,7 @@ def insert_rows(
     duplicate key), so callers handle both paths alike."""
     if not rows:
         return
+    send_deferred(conn)
     plan = _plan(conn.dialect, table, _Shape(table.name, tuple(columns)))
     converted = _converted(plan, rows)
     if conn.dialect.name != _POSTGRESQL:
@@ -97,6 +98,7 @@ def update_rows(
     (``dialect.supports_sane_multi_rowcount``), else -1."""
     if not rows:
         return 0
+    send_deferred(conn)
     shape = _Shape(table.name, tuple(columns), tuple(keys), also_set, also_where)
     plan = _plan(conn.dialect, table, shape)
     converted = _converted(plan, rows)
@@ -139,15 +141,16 @@ def execute_each(
 
     Each set of values names every parameter of its statement (a column's value by the column's
     name), and every set of one run names the same ones. On PostgreSQL every statement goes in
-    one pipeline: one round trip, where one statement at a time waits for each answer in turn.
-    On SQLite each statement goes to the driver as one ``executemany`` of its rows. A failure is
-    raised as the statement layer raises it (once the pipeline has run, on PostgreSQL)."""
+    one pipeline: one round trip, where one statement at a time waits for each answer in turn;
+    while the connection defers writes (``defer_writes``) they are queued instead. On SQLite
+    each statement goes to the driver as one ``executemany`` of its rows. A failure is raised as
+    the statement layer raises it (once the pipeline has run, on PostgreSQL)."""
     plans = [(_compile(conn.dialect, statement, rows[0]), rows) for statement, rows in runs if rows]
     if not plans:
         return
-    driver: Any = conn.connection.driver_connection
-    with _raised_as_statement_errors(conn, "; ".join(plan.sql for plan, _ in plans)):
-        if conn.dialect.name != _POSTGRESQL:
+    if conn.dialect.name != _POSTGRESQL:
+        driver: Any = conn.connection.driver_connection
+        with _raised_as_statement_errors(conn, "; ".join(plan.sql for plan, _ in plans)):
             # Straight to the driver: in process, SQLite runs one of these in less time than the
             # statement layer takes to prepare, log and wrap it (about half of each one's cost).
             cursor = driver.cursor()
@@ -156,48 +159,184 @@ def execute_each(
                     cursor.executemany(plan.sql, [plan.parameters(values) for values in rows])
             finally:
                 cursor.close()
-            return
-        # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own);
-        # with an older one the statements go one at a time.
-        together = driver.pipeline() if _pipelines() else nullcontext()
-        with together, driver.cursor() as cursor:
-            for plan, rows in plans:
-                for values in rows:
-                    cursor.execute(plan.sql, plan.parameters(values))
+        return
+    queued = [_Queued(plan, plan.parameters(values)) for plan, rows in plans for values in rows]
+    deferred = _deferred(conn)
+    if deferred is not None:
+        deferred.extend(queued)
+    else:
+        _send(conn, queued)
 
 
-def execute_counted(conn: Connection, statement: UpdateBase, values: Mapping[str, Any]) -> int:
+def execute_expecting(
+    conn: Connection,
+    statement: UpdateBase,
+    values: Mapping[str, Any],
+    *,
+    count: int,
+    otherwise: Callable[[], Exception],
+) -> None:
     """Run a prebuilt ``UPDATE`` or ``DELETE`` once with ``values`` (as ``execute_each`` takes
-    them), straight to the driver; the number of rows it changed."""
+    them), straight to the driver, and raise ``otherwise()`` unless it changed ``count`` rows
+    (a versioned update that found another version). While the connection defers writes it is
+    queued, and checked when the queue is sent."""
     plan = _compile(conn.dialect, statement, values)
-    driver: Any = conn.connection.driver_connection
-    with _raised_as_statement_errors(conn, plan.sql):
-        cursor = driver.cursor()
-        try:
-            cursor.execute(plan.sql, plan.parameters(values))
-            return int(cursor.rowcount)
-        finally:
-            cursor.close()
+    queued = _Queued(plan, plan.parameters(values), count, otherwise)
+    deferred = _deferred(conn)
+    if deferred is not None:
+        deferred.append(queued)
+    else:
+        _send(conn, [queued])
 
 
-def fetch_rows(conn: Connection, statement: Select[Any], values: Mapping[str, Any]) -> list[Any]:
-    """The rows of a prebuilt ``SELECT`` run once with ``values`` (naming every parameter),
-    straight to the driver: each a named tuple (by the columns' keys, as ``Row`` has them), its
-    values converted by the columns' own result processors, as ``Connection.execute`` returns
-    them. For the few hot reads of a seat change, where Core's preparation of the statement and
-    of its result cost more than running it."""
-    plan = _compile(conn.dialect, statement, values)
+# Writes a unit of work on PostgreSQL has made and not sent yet, on its connection's ``info``.
+_DEFERRED = "seatledger.deferred_writes"
+
+
+@dataclass(frozen=True)
+class _Queued:
+    plan: _Compiled
+    parameters: Any
+    # For a statement whose changed-row count is checked: that count, and what to raise else.
+    count: int | None = None
+    otherwise: Callable[[], Exception] | None = None
+
+
+def defer_writes(conn: Connection) -> None:
+    """From now on (until ``stop_deferring``), on PostgreSQL, the writes that read nothing back
+    (``execute_each``, ``execute_expecting``) are queued and sent together in one pipeline: before
+    the next statement that needs an answer (any statement of the statement layer, a savepoint
+    included, and ``fetch_rows``, ``insert_rows``, ``update_rows``), or with the commit
+    (``commit_deferred``). A refused write is raised there, as the statement layer raises it; a
+    rollback (of the transaction or of a savepoint) drops what is queued. Seat changes hold
+    their subscription's row lock while they write: a round trip per statement is time every
+    other change of that subscription waits. On SQLite (in process) writes run at once."""
+    if conn.dialect.name == _POSTGRESQL:
+        conn.info[_DEFERRED] = []
+
+
+def stop_deferring(conn: Connection) -> None:
+    """Drop what is queued and run writes at once again."""
+    conn.info.pop(_DEFERRED, None)
+
+
+def drop_deferred(conn: Connection) -> None:
+    """Drop what is queued (it is being rolled back), and go on deferring."""
+    deferred = _deferred(conn)
+    if deferred:
+        deferred.clear()
+
+
+def send_deferred(conn: Connection) -> None:
+    """Send what is queued now, in one pipeline."""
+    deferred = _deferred(conn)
+    if deferred:
+        queued = list(deferred)
+        deferred.clear()
+        _send(conn, queued)
+
+
+def commit_deferred(conn: Connection) -> None:
+    """Send what is queued and commit, in one round trip when no queued write has a count to
+    check first (the statement layer's own commit finds nothing left to commit then)."""
+    deferred = _deferred(conn)
+    if not deferred:
+        return
+    queued = list(deferred)
+    deferred.clear()
+    _send(conn, queued, commit=not any(q.count is not None for q in queued))
+
+
+def _deferred(conn: Connection) -> list[_Queued] | None:
+    found: list[_Queued] | None = conn.info.get(_DEFERRED)
+    return found
+
+
+def _send(
+    conn: Connection,
+    queued: Sequence[_Queued],
+    *,
+    commit: bool = False,
+    read: tuple[_Compiled, Any] | None = None,
+) -> Any:
+    """Run ``queued`` in order, then ``read`` (a plan and its parameters) or the commit when
+    asked; check the counts that are to be checked; return the cursor of ``read``, its rows
+    fetched, for the caller to close.
+
+    On PostgreSQL it is one pipeline (one round trip) when there is more than one thing to send,
+    or when a transaction is to begin (psycopg's ``BEGIN`` goes along then, where it would be a
+    round trip of its own)."""
     driver: Any = conn.connection.driver_connection
-    with _raised_as_statement_errors(conn, plan.sql):
-        cursor = driver.cursor()
-        try:
-            cursor.execute(plan.sql, plan.parameters(values))
+    checked: list[tuple[_Queued, Any]] = []
+    sql = [q.plan.sql for q in queued] + ([read[0].sql] if read is not None else [])
+    sent = len(queued) + (read is not None) + commit
+    # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with
+    # an older one the statements go one at a time.
+    pipelined = (
+        conn.dialect.name == _POSTGRESQL
+        and _pipelines()
+        and (sent > 1 or (not driver.autocommit and driver.info.transaction_status == _IDLE))
+    )
+    reader = None
+    with (
+        _raised_as_statement_errors(conn, "; ".join(dict.fromkeys(sql))),
+        driver.pipeline() if pipelined else nullcontext(),
+        closing(driver.cursor()) as cursor,
+    ):
+        for item in queued:
+            if item.count is None:
+                cursor.execute(item.plan.sql, item.parameters)
+            else:
+                # A cursor of its own: its count is the one of this statement.
+                own = driver.cursor()
+                own.execute(item.plan.sql, item.parameters)
+                checked.append((item, own))
+        if read is not None:
+            reader = driver.cursor()
+            reader.execute(read[0].sql, read[1])
+        if commit:
+            driver.commit()
+    try:
+        for item, own in checked:
+            changed = own.rowcount
+            own.close()
+            if changed != item.count:
+                assert item.otherwise is not None
+                raise item.otherwise()
+    except BaseException:
+        if reader is not None:
+            reader.close()
+        raise
+    return reader
+
+
+# psycopg's transaction status of a connection in no transaction (``pq.TransactionStatus.IDLE``).
+_IDLE = 0
+
+
+def fetch_rows(
+    conn: Connection, statement: Select[Any] | UpdateBase, values: Mapping[str, Any]
+) -> list[Any]:
+    """The rows of a prebuilt ``SELECT`` (or a write ``RETURNING`` rows) run once with
+    ``values`` (naming every parameter), straight to the driver: each a named tuple (by the
+    columns' keys, as ``Row`` has them), its values converted by the columns' own result
+    processors, as ``Connection.execute`` returns them. What the connection deferred goes with
+    it, in the same round trip. For the few hot statements of a seat change, where Core's
+    preparation of the statement and of its result cost more than running it."""
+    plan = _compile(conn.dialect, statement, values)
+    deferred = _deferred(conn)
+    queued = list(deferred) if deferred else []
+    if deferred:
+        deferred.clear()
+    cursor = _send(conn, queued, read=(plan, plan.parameters(values)))
+    try:
+        with _raised_as_statement_errors(conn, plan.sql):
             fetched = cursor.fetchall()
-            shape = _read_shapes.get(id(plan))
-            if shape is None or shape.plan is not plan:
-                shape = _read_shapes[id(plan)] = _read_shape(conn.dialect, plan, statement, cursor)
-        finally:
-            cursor.close()
+        shape = _read_shapes.get(id(plan))
+        if shape is None or shape.plan is not plan:
+            shape = _read_shapes[id(plan)] = _read_shape(conn.dialect, plan, statement, cursor)
+    finally:
+        cursor.close()
     make, processors = shape.row_type._make, shape.processors
     if not processors:
         return [make(row) for row in fetched]
@@ -221,9 +360,9 @@ _read_shapes: dict[int, _ReadShape] = {}
 
 
 def _read_shape(
-    dialect: Dialect, plan: _Compiled, statement: Select[Any], cursor: Any
+    dialect: Dialect, plan: _Compiled, statement: Select[Any] | UpdateBase, cursor: Any
 ) -> _ReadShape:
-    columns = list(statement.selected_columns)
+    columns = list(statement.exported_columns)
     # The driver's type of each column, which some result processors need (numbers on
     # PostgreSQL); the same for every run of one statement.
     codes = [column[1] for column in cursor.description]

@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
 from seatledger.domain.errors import InvalidInput, SeatLedgerError
+from seatledger.store.driver_rows import drop_deferred, send_deferred
 
 DATABASE_URL_ENV = "SEATLEDGER_DATABASE_URL"
 READ_ONLY = "seatledger_read_only"
@@ -84,6 +85,11 @@ def make_engine(url: str | URL) -> Engine:
     else:
         engine = create_engine(parsed)
         event.listen(engine, "begin", _begin_postgres)
+        # Writes a unit of work deferred go before any statement that needs an answer, and a
+        # rollback drops them (store/driver_rows.py: defer_writes).
+        event.listen(engine, "before_cursor_execute", _send_deferred_writes)
+        event.listen(engine, "rollback", drop_deferred)
+        event.listen(engine, "rollback_savepoint", _drop_deferred_to_savepoint)
     event.listen(engine, "handle_error", _unwrap_refusals)
     return engine
 
@@ -139,6 +145,15 @@ def _begin_sqlite(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA query_only = {int(read_only)}")
         info[_QUERY_ONLY] = read_only
     conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _send_deferred_writes(conn: Connection, *_statement: Any) -> None:
+    send_deferred(conn)
+
+
+def _drop_deferred_to_savepoint(conn: Connection, _name: str, _context: Any) -> None:
+    # What is queued was written since the savepoint began (starting it sent what came before).
+    drop_deferred(conn)
 
 
 def _begin_postgres(conn: Connection) -> None:

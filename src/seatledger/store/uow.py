@@ -8,6 +8,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, NestedTransaction
 
+from seatledger.store.driver_rows import commit_deferred, defer_writes, stop_deferring
 from seatledger.store.engine import LOOKUP, READ_ONLY
 from seatledger.store.repositories.activity import SqlMemberActivity
 from seatledger.store.repositories.api_keys import SqlApiKeys
@@ -108,15 +109,20 @@ class SqlUnitOfWork:
             if connection.in_transaction():
                 connection.rollback()
         finally:
+            stop_deferring(connection)
             connection.close()
 
     def _start(self, connection: Connection) -> None:
         """Open this unit's transaction on ``connection``."""
         if self.read_only:
             connection.execution_options(**{READ_ONLY: True})
+        else:
+            defer_writes(connection)
         connection.begin()
 
     def commit(self) -> None:
+        # What the unit deferred goes with the commit (store/driver_rows.py: defer_writes).
+        commit_deferred(self.connection)
         self.connection.commit()
         done, self._after_commit = self._after_commit, []
         for action in done:

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.service.ports import Account, Person, Workspace, new_id
+from seatledger.store.driver_rows import fetch_rows
 from seatledger.store.repositories._common import Repository, insert_unique
 from seatledger.store.tables import accounts, memberships, persons, workspaces
 
@@ -132,7 +133,9 @@ class SqlPersons(Repository):
         for email in wanted:
             if email in ids:
                 continue
-            row = self._conn.execute(
+            # Straight to the driver, with what the unit deferred (a seat change's invite).
+            rows = fetch_rows(
+                self._conn,
                 statement,
                 {
                     "account_id": account_id,
@@ -142,11 +145,11 @@ class SqlPersons(Repository):
                     "created_at": at,
                     "erased_at": None,
                 },
-            ).first()
-            if row is None:
+            )
+            if not rows:
                 taken.append(email)
             else:
-                ids[email] = row.id
+                ids[email] = rows[0].id
         if taken:
             # Someone has the address already (added by a transaction that committed while this
             # insert waited on it, or looked up above only for a batch): that is the person.

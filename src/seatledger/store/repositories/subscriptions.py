@@ -28,7 +28,7 @@ from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
-from seatledger.store.driver_rows import execute_counted, fetch_rows
+from seatledger.store.driver_rows import execute_expecting, fetch_rows
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
@@ -237,7 +237,8 @@ class SqlSubscriptions(Repository):
         self, subscription: Subscription, *, stored: Subscription | None = None
     ) -> Subscription:
         values = _values(subscription) if stored is None else _changed(subscription, stored)
-        updated = execute_counted(
+        # Checked when it runs: at once, or with the writes a PostgreSQL unit sends together.
+        execute_expecting(
             self._conn,
             _SAVE,
             {
@@ -247,14 +248,17 @@ class SqlSubscriptions(Repository):
                 "version": subscription.version + 1,
                 **values,
             },
+            count=1,
+            otherwise=lambda: self._changed_meanwhile(subscription),
         )
-        if updated != 1:
-            stored = self.get(subscription.account_id, subscription.id)  # NotFound if gone
-            raise Conflict(
-                f"Subscription {subscription.id!r} was changed meanwhile (version "
-                f"{stored.version}, not {subscription.version}): load it again and retry."
-            )
         return replace(subscription, version=subscription.version + 1)
+
+    def _changed_meanwhile(self, subscription: Subscription) -> Conflict:
+        stored = self.get(subscription.account_id, subscription.id)  # NotFound if gone
+        return Conflict(
+            f"Subscription {subscription.id!r} was changed meanwhile (version "
+            f"{stored.version}, not {subscription.version}): load it again and retry."
+        )
 
     def for_account(self, account_id: str) -> tuple[Subscription, ...]:
         rows = self._conn.execute(

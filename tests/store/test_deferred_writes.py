@@ -1,0 +1,108 @@
+"""Writes a unit of work defers on PostgreSQL (``driver_rows.defer_writes``): sent together before
+the next statement that needs an answer or with the commit, refused there as the statement layer
+refuses them, dropped by a rollback. On SQLite they run at once; what a caller sees is the same."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from store_builders import ACCOUNT, SUBSCRIPTION, World
+
+from seatledger.clock import ManualClock
+from seatledger.domain.errors import Conflict
+from seatledger.service.ports import AuditRecord, OutboxEvent
+from seatledger.store import SqlUnitOfWork
+
+
+def audit(target: str, clock: ManualClock) -> AuditRecord:
+    return AuditRecord(ACCOUNT, 0, at=clock.now(), actor="ana@acme.test", action="x", target=target)
+
+
+def test_a_unit_reads_what_it_wrote_before_and_keeps_it_after_commit(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        saved = uow.subscriptions.save(replace(world.subscription, seats_total=9))
+        uow.change_records.write(audit=[audit("first", clock)])
+        # Through the statement layer and straight through the driver alike.
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION).seats_total == 9
+        found = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+        assert found is not None and found.subscription.version == saved.version
+        assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["first"]
+        uow.change_records.write(audit=[audit("second", clock)])
+        uow.commit()
+    with uow:
+        assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["first", "second"]
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION).version == saved.version
+
+
+def test_a_refused_write_is_raised_by_the_next_statement_and_a_rollback_keeps_nothing(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        with pytest.raises(IntegrityError):
+            uow.change_records.write(
+                audit=[audit("kept?", clock)],
+                outbox=[OutboxEvent("acc_none", 0, "x", {}, created_at=clock.now())],
+            )
+            uow.audit.entries(ACCOUNT)
+        uow.rollback()
+        assert uow.audit.entries(ACCOUNT) == ()
+        # The unit goes on: a later write and commit work.
+        uow.change_records.write(audit=[audit("after", clock)])
+        uow.commit()
+    with uow:
+        assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["after"]
+
+
+def test_a_stale_version_is_a_conflict_by_the_commit_and_nothing_is_kept(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    stale = replace(world.subscription, version=world.subscription.version + 5, seats_total=7)
+    with uow:
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            uow.subscriptions.save(stale)
+            uow.change_records.write(audit=[audit("with the stale save", clock)])
+            uow.commit()
+        uow.rollback()
+    with uow:
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription
+        assert uow.audit.entries(ACCOUNT) == ()
+
+
+def test_a_savepoint_rolled_back_drops_only_what_was_written_inside_it(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        uow.change_records.write(audit=[audit("outside", clock)])
+        with uow.joined() as inner:
+            inner.change_records.write(audit=[audit("inside", clock)])
+            inner.rollback()
+            inner.change_records.write(audit=[audit("inside, kept", clock)])
+            inner.commit()
+        uow.commit()
+    with uow:
+        assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["outside", "inside, kept"]
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_on_postgresql_nothing_is_sent_before_it_is_needed(
+    engine: Engine, uow: SqlUnitOfWork, world: World
+) -> None:
+    lock = text("SELECT version FROM subscriptions WHERE id = :id FOR UPDATE NOWAIT")
+    with uow:
+        uow.subscriptions.save(replace(world.subscription, seats_total=9))
+        with engine.connect() as other:
+            # Not sent yet: the row is not locked by the update, so another transaction may
+            # take its lock at once.
+            assert other.execute(lock, {"id": SUBSCRIPTION}).scalar_one() == 1
+            other.rollback()
+        uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)  # needs an answer: the update goes first
+        with engine.connect() as other, pytest.raises(OperationalError, match="could not obtain"):
+            other.execute(lock, {"id": SUBSCRIPTION})
+        uow.commit()
