@@ -95,12 +95,11 @@ def test_a_subscription_round_trips_and_saves_with_a_version_check(
         saved = uow.subscriptions.save(changed)
         assert saved.version == loaded.version + 1
         uow.commit()
-    with uow:
-        # The stale copy: refused when the update runs (on PostgreSQL a unit sends its writes
-        # together, by the commit at the latest), and nothing of it is kept.
-        with pytest.raises(Conflict, match="changed meanwhile"):
-            uow.subscriptions.save(replace(changed, seats_total=4))
-            uow.commit()
+    # The stale copy: refused when the update runs (on PostgreSQL a unit sends its writes
+    # together, by the commit at the latest), and nothing of it is kept.
+    with uow, pytest.raises(Conflict, match="changed meanwhile"):
+        uow.subscriptions.save(replace(changed, seats_total=4))
+        uow.commit()
     with uow:
         assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == saved
         assert uow.subscriptions.for_account(ACCOUNT) == (saved,)

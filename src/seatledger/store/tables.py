@@ -224,6 +224,8 @@ memberships = Table(
     ForeignKeyConstraint(["account_id", "person_id"], ["persons.account_id", "persons.id"]),
     CheckConstraint("status IN ('pending', 'active', 'deactivated')", name="status"),
     Index("ix_memberships_person", "account_id", "person_id"),
+    # Catching a kept roster up reads the rows written after its version (migration 0011).
+    Index("ix_memberships_roster_version", "account_id", "workspace_id", "roster_version"),
 )
 
 role_assignments = Table(
