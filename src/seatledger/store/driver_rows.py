@@ -32,6 +32,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.sql.selectable import CompoundSelect
 
 _POSTGRESQL = "postgresql"
 
@@ -78,6 +79,7 @@ def insert_rows(
         driver.cursor() as cursor,
         cursor.copy(plan.sql) as copy,
     ):
+        _announce(conn, cursor, plan.sql, converted, many=True)
         for row in converted:
             copy.write_row(row)
 
@@ -113,7 +115,7 @@ def update_rows(
 
 @dataclass(frozen=True)
 class _Compiled:
-    statement: UpdateBase | Select[Any]
+    statement: UpdateBase | Select[Any] | CompoundSelect[Any]
     sql: str
     # The parameters in the order the driver takes them (SQLite), else by name (psycopg).
     order: tuple[str, ...] | None
@@ -156,7 +158,9 @@ def execute_each(
             cursor = driver.cursor()
             try:
                 for plan, rows in plans:
-                    cursor.executemany(plan.sql, [plan.parameters(values) for values in rows])
+                    parameters = [plan.parameters(values) for values in rows]
+                    _announce(conn, cursor, plan.sql, parameters, many=True)
+                    cursor.executemany(plan.sql, parameters)
             finally:
                 cursor.close()
         return
@@ -284,6 +288,7 @@ def _send(
         closing(driver.cursor()) as cursor,
     ):
         for item in queued:
+            _announce(conn, cursor, item.plan.sql, item.parameters)
             if item.count is None:
                 cursor.execute(item.plan.sql, item.parameters)
             else:
@@ -293,6 +298,7 @@ def _send(
                 checked.append((item, own))
         if read is not None:
             reader = driver.cursor()
+            _announce(conn, reader, read[0].sql, read[1])
             reader.execute(read[0].sql, read[1])
         if commit:
             driver.commit()
@@ -315,7 +321,9 @@ _IDLE = 0
 
 
 def fetch_rows(
-    conn: Connection, statement: Select[Any] | UpdateBase, values: Mapping[str, Any]
+    conn: Connection,
+    statement: Select[Any] | CompoundSelect[Any] | UpdateBase,
+    values: Mapping[str, Any],
 ) -> list[Any]:
     """The rows of a prebuilt ``SELECT`` (or a write ``RETURNING`` rows) run once with
     ``values`` (naming every parameter), straight to the driver: each a named tuple (by the
@@ -360,7 +368,10 @@ _read_shapes: dict[int, _ReadShape] = {}
 
 
 def _read_shape(
-    dialect: Dialect, plan: _Compiled, statement: Select[Any] | UpdateBase, cursor: Any
+    dialect: Dialect,
+    plan: _Compiled,
+    statement: Select[Any] | CompoundSelect[Any] | UpdateBase,
+    cursor: Any,
 ) -> _ReadShape:
     columns = list(statement.exported_columns)
     # The driver's type of each column, which some result processors need (numbers on
@@ -374,6 +385,16 @@ def _read_shape(
     # A column without a usable name (an unlabelled function) is reached by position only.
     names = [str(column.key) for column in columns]
     return _ReadShape(plan, namedtuple("Row", names, rename=True), tuple(processors))
+
+
+def _announce(
+    conn: Connection, cursor: Any, sql: str, parameters: Any, *, many: bool = False
+) -> None:
+    """Tell the engine's ``before_cursor_execute`` listeners about a statement sent here, as the
+    statement layer tells them about its own (what counts statements sees these too; there is
+    no execution context to give them)."""
+    for listener in conn.dispatch.before_cursor_execute:
+        listener(conn, cursor, sql, parameters, None, many)
 
 
 @contextmanager
@@ -395,7 +416,9 @@ def _pipelines() -> bool:
 
 
 def _compile(
-    dialect: Dialect, statement: UpdateBase | Select[Any], values: Mapping[str, Any]
+    dialect: Dialect,
+    statement: UpdateBase | Select[Any] | CompoundSelect[Any],
+    values: Mapping[str, Any],
 ) -> _Compiled:
     keys = tuple(sorted(values))
     found = _compiled.get((dialect.name, id(statement), keys))

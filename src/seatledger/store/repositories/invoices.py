@@ -13,6 +13,7 @@ from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.invoices import InvoiceLine, lines_total
 from seatledger.domain.periods import Period
 from seatledger.service.ports import Invoice, InvoiceKind, InvoiceStatus, PendingLine, new_id
+from seatledger.store.driver_rows import fetch_rows
 from seatledger.store.repositories._common import (
     Repository,
     execute_unique,
@@ -268,8 +269,8 @@ class SqlPendingLines(Repository):
         return pending
 
     def unbilled(self, account_id: str, subscription_id: str) -> tuple[PendingLine, ...]:
-        rows = self._conn.execute(
-            _UNBILLED, {"account_id": account_id, "subscription_id": subscription_id}
+        rows = fetch_rows(
+            self._conn, _UNBILLED, {"account_id": account_id, "subscription_id": subscription_id}
         )
         return tuple(
             PendingLine(

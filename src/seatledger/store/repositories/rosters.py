@@ -20,6 +20,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +39,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.seats import (
@@ -49,7 +51,7 @@ from seatledger.domain.seats import (
     changes_since,
 )
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
-from seatledger.store.driver_rows import execute_each
+from seatledger.store.driver_rows import execute_each, fetch_rows
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
 from seatledger.store.roster_placement import Placement, member_key
@@ -94,33 +96,44 @@ _LOAD_GRANTS = select(
     _g.c.account_id == bindparam("account_id"),
     _g.c.workspace_id.in_(bindparam("workspace_ids", expanding=True)),
 )
+
+
 # Catching up with a kept roster, in one statement: the memberships written after the kept
 # version, with their people's e-mails and one row per grant (none for a member without one), and
 # how many memberships there are now (the row with no workspace). The first select gives the
 # column types (the instants are read as aware UTC datetimes).
-_CHANGED_MEMBERS = union_all(
-    select(
-        _m.c.workspace_id,
-        _m.c.person_id,
-        _m.c.status,
-        _p.c.email,
-        _g.c.role,
-        _g.c.scope,
-        _g.c.expires_at,
-        cast(null(), Integer).label("members"),
+@cache
+def _changed_members(workspaces: int) -> CompoundSelect[Any]:
+    """The catch-up statement for a roster of ``workspaces`` workspaces (their ids bound as
+    ``w0``, ``w1``...): built once per count, so it goes straight to the driver
+    (``fetch_rows``), which takes no list expanded per run."""
+    in_roster = (
+        _m.c.account_id == bindparam("account_id"),
+        _m.c.workspace_id.in_([bindparam(f"w{i}") for i in range(workspaces)]),
     )
-    .join(_p, (_p.c.account_id == _m.c.account_id) & (_p.c.id == _m.c.person_id))
-    .outerjoin(
-        _g,
-        (_g.c.account_id == _m.c.account_id)
-        & (_g.c.workspace_id == _m.c.workspace_id)
-        & (_g.c.person_id == _m.c.person_id),
+    return union_all(
+        select(
+            _m.c.workspace_id,
+            _m.c.person_id,
+            _m.c.status,
+            _p.c.email,
+            _g.c.role,
+            _g.c.scope,
+            _g.c.expires_at,
+            cast(null(), Integer).label("members"),
+        )
+        .join(_p, (_p.c.account_id == _m.c.account_id) & (_p.c.id == _m.c.person_id))
+        .outerjoin(
+            _g,
+            (_g.c.account_id == _m.c.account_id)
+            & (_g.c.workspace_id == _m.c.workspace_id)
+            & (_g.c.person_id == _m.c.person_id),
+        )
+        .where(*in_roster, _m.c.roster_version > bindparam("since")),
+        select(null(), null(), null(), null(), null(), null(), null(), func.count())
+        .select_from(_m)
+        .where(*in_roster),
     )
-    .where(*_IN_ROSTER, _m.c.roster_version > bindparam("since")),
-    select(null(), null(), null(), null(), null(), null(), null(), func.count())
-    .select_from(_m)
-    .where(*_IN_ROSTER),
-)
 
 
 def _membership_key(table: Any) -> Any:
@@ -206,9 +219,11 @@ class SqlRosters(Repository):
         changed: dict[tuple[str, str], str] = {}  # (workspace id, person id) -> status
         emails: dict[str, str | None] = {}
         held: dict[tuple[str, str], list[RoleGrant]] = {}
-        for row in self._conn.execute(
-            _CHANGED_MEMBERS,
-            {"account_id": account_id, "workspace_ids": list(workspace_ids), "since": since},
+        ids = {f"w{i}": workspace_id for i, workspace_id in enumerate(workspace_ids)}
+        for row in fetch_rows(
+            self._conn,
+            _changed_members(len(ids)),
+            {"account_id": account_id, "since": since, **ids},
         ):
             workspace_id, person_id, status, email, role, scope, expires_at, members = row
             if workspace_id is None:

@@ -385,8 +385,10 @@ _ADDON_COUNTS = (
 
 class SqlAddons(Repository):
     def counts(self, account_id: str, subscription_id: str) -> dict[str, int]:
-        rows = self._conn.execute(
-            _ADDON_COUNTS, {"account_id": account_id, "subscription_id": subscription_id}
+        rows = fetch_rows(
+            self._conn,
+            _ADDON_COUNTS,
+            {"account_id": account_id, "subscription_id": subscription_id},
         )
         return {r.name: r.n for r in rows}
 
