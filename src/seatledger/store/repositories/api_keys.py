@@ -9,6 +9,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from seatledger.domain.errors import NotFound
 from seatledger.service.ports import ApiKey, Person
+from seatledger.store.driver_rows import fetch_rows
 from seatledger.store.repositories._common import Repository, insert_unique
 from seatledger.store.tables import api_keys, persons
 
@@ -76,11 +77,13 @@ class SqlApiKeys(Repository):
     def find_with_person(
         self, account_id: str, key_id: str, *, email: str | None
     ) -> tuple[ApiKey, Person | None] | None:
-        row = self._conn.execute(
-            _WITH_PERSON, {"account_id": account_id, "key_id": key_id, "email": email}
-        ).one_or_none()
-        if row is None:
+        # Straight to the driver: every API request authenticates.
+        rows = fetch_rows(
+            self._conn, _WITH_PERSON, {"account_id": account_id, "key_id": key_id, "email": email}
+        )
+        if not rows:
             return None
+        (row,) = rows
         if row.p_id is None:
             return _key(row), None
         person = Person(

@@ -52,10 +52,12 @@ class SqlWorkspaces(Repository):
         )
 
     def get(self, account_id: str, workspace_id: str) -> Workspace:
-        found = self._select(workspaces.c.account_id == account_id, workspaces.c.id == workspace_id)
+        # Prebuilt and straight to the driver: the lookup of nearly every API request by path.
+        found = fetch_rows(self._conn, _WORKSPACE, {"account_id": account_id, "id": workspace_id})
         if not found:
             raise NotFound(kind="workspace", key=workspace_id)
-        return found[0]
+        (r,) = found
+        return Workspace(account_id=r.account_id, id=r.id, name=r.name, created_at=r.created_at)
 
     def find_by_name(self, account_id: str, name: str) -> Workspace | None:
         found = self._select(workspaces.c.account_id == account_id, workspaces.c.name == name)
@@ -89,10 +91,11 @@ class SqlPersons(Repository):
         )
 
     def get(self, account_id: str, person_id: str) -> Person:
-        found = self._select(persons.c.account_id == account_id, persons.c.id == person_id)
-        if found is None:
+        rows = fetch_rows(self._conn, _PERSON, {"account_id": account_id, "id": person_id})
+        if not rows:
             raise NotFound(kind="person", key=person_id)
-        return found
+        (row,) = rows
+        return _person(row)
 
     def find_by_email(self, account_id: str, email: str) -> Person | None:
         return self._select(persons.c.account_id == account_id, persons.c.email == email)
@@ -183,16 +186,26 @@ class SqlPersons(Repository):
 
     def _select(self, *where: Any) -> Person | None:
         row = self._conn.execute(select(persons).where(*where)).one_or_none()
-        if row is None:
-            return None
-        return Person(
-            account_id=row.account_id,
-            id=row.id,
-            email=row.email,
-            display_name=row.display_name,
-            created_at=row.created_at,
-            erased_at=row.erased_at,
-        )
+        return None if row is None else _person(row)
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        account_id=row.account_id,
+        id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        created_at=row.created_at,
+        erased_at=row.erased_at,
+    )
+
+
+_WORKSPACE = select(workspaces).where(
+    workspaces.c.account_id == bindparam("account_id"), workspaces.c.id == bindparam("id")
+)
+_PERSON = select(persons).where(
+    persons.c.account_id == bindparam("account_id"), persons.c.id == bindparam("id")
+)
 
 
 _IDS_BY_EMAIL = select(persons.c.id, persons.c.email).where(
