@@ -10,10 +10,12 @@ what ``COPY`` takes for the same rows). Here:
 - on PostgreSQL, inserts go by ``COPY`` and updates as one ``UPDATE ... FROM unnest(arrays)``;
 - on SQLite (in process, so a statement per row costs little) both go as one ``executemany``.
 
-``execute_each`` runs a few prebuilt statements of a use case (its ledger, audit and outbox rows)
-the same way: compiled once, their values converted by their parameters' own types, and on
-PostgreSQL sent together in psycopg's pipeline mode, one round trip for all (on SQLite, straight to
-the driver).
+The hot statements of a seat change run the same way, prebuilt (compiled once by SQLAlchemy) and
+sent straight to the driver with their values converted by their parameters' own types:
+``execute_each`` and ``execute_expecting`` for writes (on PostgreSQL together in psycopg's pipeline
+mode), ``fetch_rows`` for reads, whose rows come back converted by the columns' result
+processors. On PostgreSQL a unit of work defers the writes (``defer_writes``) and sends them with
+the next read or with the commit, in one round trip.
 
 The statement text is made once per table, columns and dialect.
 """
@@ -282,37 +284,38 @@ def _send(
         and (sent > 1 or (not driver.autocommit and driver.info.transaction_status == _IDLE))
     )
     reader = None
-    with (
-        _raised_as_statement_errors(conn, "; ".join(dict.fromkeys(sql))),
-        driver.pipeline() if pipelined else nullcontext(),
-        closing(driver.cursor()) as cursor,
-    ):
-        for item in queued:
-            _announce(conn, cursor, item.plan.sql, item.parameters)
-            if item.count is None:
-                cursor.execute(item.plan.sql, item.parameters)
-            else:
-                # A cursor of its own: its count is the one of this statement.
-                own = driver.cursor()
-                own.execute(item.plan.sql, item.parameters)
-                checked.append((item, own))
-        if read is not None:
-            reader = driver.cursor()
-            _announce(conn, reader, read[0].sql, read[1])
-            reader.execute(read[0].sql, read[1])
-        if commit:
-            driver.commit()
     try:
+        with (
+            _raised_as_statement_errors(conn, "; ".join(dict.fromkeys(sql))),
+            driver.pipeline() if pipelined else nullcontext(),
+            closing(driver.cursor()) as cursor,
+        ):
+            for item in queued:
+                _announce(conn, cursor, item.plan.sql, item.parameters)
+                if item.count is None:
+                    cursor.execute(item.plan.sql, item.parameters)
+                else:
+                    # A cursor of its own: its count is the one of this statement.
+                    own = driver.cursor()
+                    checked.append((item, own))
+                    own.execute(item.plan.sql, item.parameters)
+            if read is not None:
+                reader = driver.cursor()
+                _announce(conn, reader, read[0].sql, read[1])
+                reader.execute(read[0].sql, read[1])
+            if commit:
+                driver.commit()
         for item, own in checked:
-            changed = own.rowcount
-            own.close()
-            if changed != item.count:
+            if own.rowcount != item.count:
                 assert item.otherwise is not None
                 raise item.otherwise()
     except BaseException:
         if reader is not None:
             reader.close()
         raise
+    finally:
+        for _, own in checked:
+            own.close()
     return reader
 
 
