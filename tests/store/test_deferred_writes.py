@@ -106,3 +106,19 @@ def test_on_postgresql_nothing_is_sent_before_it_is_needed(
         with engine.connect() as other, pytest.raises(OperationalError, match="could not obtain"):
             other.execute(lock, {"id": SUBSCRIPTION})
         uow.commit()
+
+
+def test_after_a_commit_the_next_writes_are_a_new_transaction_that_a_rollback_undoes(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        uow.change_records.write(audit=[audit("committed", clock)])
+        uow.commit()
+        # Below the statement layer too, as its own statements do: not one by one on their own.
+        uow.change_records.write(audit=[audit("rolled back", clock)])
+        uow.subscriptions.save(replace(world.subscription, seats_total=9))
+        uow.rollback()
+        uow.change_records.write(audit=[audit("left open", clock)])
+    with uow:
+        assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["committed"]
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription

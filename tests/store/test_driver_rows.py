@@ -45,6 +45,17 @@ def stored(engine: Engine, seqs: range) -> list[tuple[Any, ...]]:
         return [tuple(r[1:]) for r in rows]
 
 
+def seats_and_version(engine: Engine) -> tuple[Any, ...]:
+    """The subscription's seats total, seats paid and version, as stored."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(
+                subscriptions.c.seats_total, subscriptions.c.seats_paid, subscriptions.c.version
+            ).where(subscriptions.c.account_id == ACCOUNT, subscriptions.c.id == SUBSCRIPTION)
+        ).one()
+    return tuple(row)
+
+
 def test_inserted_rows_read_back_as_the_statement_layer_stores_them(
     engine: Engine, world: World
 ) -> None:
@@ -92,13 +103,7 @@ def test_an_update_sets_each_row_and_counts_the_rows_it_matched(
             [(5, ACCOUNT, SUBSCRIPTION, version)],  # the version moved on
         )
         assert stale == 0
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                subscriptions.c.seats_total, subscriptions.c.seats_paid, subscriptions.c.version
-            ).where(subscriptions.c.account_id == ACCOUNT, subscriptions.c.id == SUBSCRIPTION)
-        ).one()
-    assert tuple(row) == (7, 7, version + 1)
+    assert seats_and_version(engine) == (7, 7, version + 1)
 
 
 def test_a_duplicate_key_is_the_statement_layers_integrity_error(
@@ -161,13 +166,7 @@ def test_prebuilt_statements_store_what_execute_stores_and_count_what_they_chang
             conn, _SET_SEATS, moved, count=1, otherwise=lambda: LookupError("not 1 row")
         )
     assert stored(engine, range(1, 3)) == stored(engine, range(11, 13))
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(
-                subscriptions.c.seats_total, subscriptions.c.seats_paid, subscriptions.c.version
-            ).where(subscriptions.c.account_id == ACCOUNT, subscriptions.c.id == SUBSCRIPTION)
-        ).one()
-    assert tuple(row) == (8, 8, version + 2)
+    assert seats_and_version(engine) == (8, 8, version + 2)
 
 
 def test_a_refused_prebuilt_statement_is_the_statement_layers_error_and_keeps_nothing(

@@ -75,6 +75,7 @@ def insert_rows(
     if conn.dialect.name != _POSTGRESQL:
         conn.exec_driver_sql(plan.sql, converted)
         return
+    _begun(conn)
     driver: Any = conn.connection.driver_connection
     with (
         _raised_as_statement_errors(conn, plan.sql),
@@ -153,6 +154,7 @@ def execute_each(
     if not plans:
         return
     if conn.dialect.name != _POSTGRESQL:
+        _begun(conn)
         driver: Any = conn.connection.driver_connection
         with _raised_as_statement_errors(conn, "; ".join(plan.sql for plan, _ in plans)):
             # Straight to the driver: in process, SQLite runs one of these in less time than the
@@ -272,6 +274,7 @@ def _send(
     On PostgreSQL it is one pipeline (one round trip) when there is more than one thing to send,
     or when a transaction is to begin (psycopg's ``BEGIN`` goes along then, where it would be a
     round trip of its own)."""
+    _begun(conn)
     driver: Any = conn.connection.driver_connection
     checked: list[tuple[_Queued, Any]] = []
     sql = [q.plan.sql for q in queued] + ([read[0].sql] if read is not None else [])
@@ -388,6 +391,14 @@ def _read_shape(
     # A column without a usable name (an unlabelled function) is reached by position only.
     names = [str(column.key) for column in columns]
     return _ReadShape(plan, namedtuple("Row", names, rename=True), tuple(processors))
+
+
+def _begun(conn: Connection) -> None:
+    """Begin the statement layer's transaction when none is open (after a commit or a rollback),
+    as its own next statement would: the driver alone would run these outside any transaction on
+    SQLite, and the statement layer would not commit or roll back what they wrote."""
+    if not conn.in_transaction():
+        conn.begin()
 
 
 def _announce(
