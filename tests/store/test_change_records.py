@@ -12,7 +12,7 @@ from store_builders import ACCOUNT, SUBSCRIPTION, World
 
 from seatledger.clock import ManualClock
 from seatledger.service.ports import AuditRecord, LedgerRecord, OutboxEvent
-from seatledger.store import SqlUnitOfWork, driver_rows
+from seatledger.store import SqlUnitOfWork, driver_statements
 
 
 def ledger(seats: int, clock: ManualClock) -> LedgerRecord:
@@ -104,7 +104,7 @@ def test_a_refused_row_keeps_none_of_them(
 ) -> None:
     with uow:
         # Refused when the rows reach the database: at once on SQLite, with the commit on
-        # PostgreSQL, where a unit of work sends its writes together (driver_rows.defer_writes).
+        # PostgreSQL, where a unit of work sends its writes together (driver_statements.defer_writes).
         with pytest.raises(IntegrityError):
             uow.change_records.write(
                 ledger=[ledger(4, clock)],
@@ -122,7 +122,7 @@ def test_without_pipeline_mode_the_rows_go_one_at_a_time_alike(
     uow: SqlUnitOfWork, world: World, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # What runs with a libpq older than 14, which has no pipeline mode.
-    monkeypatch.setattr(driver_rows, "_pipelines", lambda: False)
+    monkeypatch.setattr(driver_statements, "_pipelines", lambda: False)
     with uow:
         uow.change_records.write(
             ledger=[ledger(4, clock), ledger(5, clock)], audit=[audit(4, clock)]

@@ -1,4 +1,4 @@
-"""Writes a unit of work defers on PostgreSQL (``driver_rows.defer_writes``): sent together before
+"""Writes a unit of work defers on PostgreSQL (``driver_statements.defer_writes``): sent together before
 the next statement that needs an answer or with the commit, refused there as the statement layer
 refuses them, dropped by a rollback. On SQLite they run at once; what a caller sees is the same."""
 

@@ -1,7 +1,8 @@
-"""Rows written past the statement layer (``store/driver_rows.py``) are stored exactly as
-``Connection.execute`` stores them, updates count what they matched, and a duplicate key is the
-statement layer's ``IntegrityError``. On SQLite (executemany) and PostgreSQL (COPY, unnest, a
-pipeline of prebuilt statements)."""
+"""Rows written past the statement layer (``store/driver_rows.py``, and the prebuilt statements of
+``store/driver_statements.py``) are stored exactly as ``Connection.execute`` stores them, updates
+count what they matched, reads return what it returns, and a duplicate key is the statement
+layer's ``IntegrityError``. On SQLite (executemany) and PostgreSQL (COPY, unnest, a pipeline of
+prebuilt statements)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,8 @@ from sqlalchemy import Engine, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from store_builders import ACCOUNT, SUBSCRIPTION, World
 
-from seatledger.store.driver_rows import (
-    execute_each,
-    execute_expecting,
-    fetch_rows,
-    insert_rows,
-    update_rows,
-)
+from seatledger.store.driver_rows import insert_rows, update_rows
+from seatledger.store.driver_statements import execute_each, execute_expecting, fetch_rows
 from seatledger.store.repositories._common import is_unique_violation
 from seatledger.store.tables import audit_log, subscriptions, webhook_outbox
 

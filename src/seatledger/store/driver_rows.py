@@ -10,31 +10,25 @@ what ``COPY`` takes for the same rows). Here:
 - on PostgreSQL, inserts go by ``COPY`` and updates as one ``UPDATE ... FROM unnest(arrays)``;
 - on SQLite (in process, so a statement per row costs little) both go as one ``executemany``.
 
-The hot statements of a seat change run the same way, prebuilt (compiled once by SQLAlchemy) and
-sent straight to the driver with their values converted by their parameters' own types:
-``execute_each`` and ``execute_expecting`` for writes (on PostgreSQL together in psycopg's pipeline
-mode), ``fetch_rows`` for reads, whose rows come back converted by the columns' result
-processors. On PostgreSQL a unit of work defers the writes (``defer_writes``) and sends them with
-the next read or with the commit, in one round trip.
-
-The statement text is made once per table, columns and dialect.
+What a unit of work deferred (``driver_statements.defer_writes``) is sent first. The statement
+text is made once per table, columns and dialect.
 """
 
 from __future__ import annotations
 
-from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager, nullcontext
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Select, Table
+from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.dml import UpdateBase
-from sqlalchemy.sql.selectable import CompoundSelect
+
+from seatledger.store.driver_statements import (
+    announce,
+    ensure_transaction,
+    send_deferred,
+    statement_errors,
+)
 
 _POSTGRESQL = "postgresql"
 
@@ -75,14 +69,14 @@ def insert_rows(
     if conn.dialect.name != _POSTGRESQL:
         conn.exec_driver_sql(plan.sql, converted)
         return
-    _begun(conn)
+    ensure_transaction(conn)
     driver: Any = conn.connection.driver_connection
     with (
-        _raised_as_statement_errors(conn, plan.sql),
+        statement_errors(conn, plan.sql),
         driver.cursor() as cursor,
         cursor.copy(plan.sql) as copy,
     ):
-        _announce(conn, cursor, plan.sql, converted, many=True)
+        announce(conn, cursor, plan.sql, converted, many=True)
         for row in converted:
             copy.write_row(row)
 
@@ -114,347 +108,6 @@ def update_rows(
         return result.rowcount
     result = conn.exec_driver_sql(plan.sql, converted)
     return result.rowcount if conn.dialect.supports_sane_multi_rowcount else -1
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    statement: UpdateBase | Select[Any] | CompoundSelect[Any]
-    sql: str
-    # The parameters in the order the driver takes them (SQLite), else by name (psycopg).
-    order: tuple[str, ...] | None
-    processors: tuple[tuple[str, Callable[[Any], Any]], ...]
-    # The values the statement carries itself (the 0 of ``coalesce(max(seq), 0)``).
-    constants: tuple[tuple[str, Any], ...]
-
-    def parameters(self, values: Mapping[str, Any]) -> Any:
-        converted = {**dict(self.constants), **values}
-        for name, process in self.processors:
-            converted[name] = process(converted[name])
-        if self.order is None:
-            return converted
-        return tuple(converted[name] for name in self.order)
-
-
-_compiled: dict[tuple[str, int, tuple[str, ...]], _Compiled] = {}
-
-
-def execute_each(
-    conn: Connection, runs: Sequence[tuple[UpdateBase, Sequence[Mapping[str, Any]]]]
-) -> None:
-    """Run each prebuilt ``INSERT``, ``UPDATE`` or ``DELETE`` (no ``RETURNING``) once per set of
-    values, in order.
-
-    Each set of values names every parameter of its statement (a column's value by the column's
-    name), and every set of one run names the same ones. On PostgreSQL every statement goes in
-    one pipeline: one round trip, where one statement at a time waits for each answer in turn;
-    while the connection defers writes (``defer_writes``) they are queued instead. On SQLite
-    each statement goes to the driver as one ``executemany`` of its rows. A failure is raised as
-    the statement layer raises it (once the pipeline has run, on PostgreSQL)."""
-    plans = [(_compile(conn.dialect, statement, rows[0]), rows) for statement, rows in runs if rows]
-    if not plans:
-        return
-    if conn.dialect.name != _POSTGRESQL:
-        _begun(conn)
-        driver: Any = conn.connection.driver_connection
-        with _raised_as_statement_errors(conn, "; ".join(plan.sql for plan, _ in plans)):
-            # Straight to the driver: in process, SQLite runs one of these in less time than the
-            # statement layer takes to prepare, log and wrap it (about half of each one's cost).
-            cursor = driver.cursor()
-            try:
-                for plan, rows in plans:
-                    parameters = [plan.parameters(values) for values in rows]
-                    _announce(conn, cursor, plan.sql, parameters, many=True)
-                    cursor.executemany(plan.sql, parameters)
-            finally:
-                cursor.close()
-        return
-    queued = [_Queued(plan, plan.parameters(values)) for plan, rows in plans for values in rows]
-    deferred = _deferred(conn)
-    if deferred is not None:
-        deferred.extend(queued)
-    else:
-        _send(conn, queued)
-
-
-def execute_expecting(
-    conn: Connection,
-    statement: UpdateBase,
-    values: Mapping[str, Any],
-    *,
-    count: int,
-    otherwise: Callable[[], Exception],
-) -> None:
-    """Run a prebuilt ``UPDATE`` or ``DELETE`` once with ``values`` (as ``execute_each`` takes
-    them), straight to the driver, and raise ``otherwise()`` unless it changed ``count`` rows
-    (a versioned update that found another version). While the connection defers writes it is
-    queued, and checked when the queue is sent."""
-    plan = _compile(conn.dialect, statement, values)
-    queued = _Queued(plan, plan.parameters(values), count, otherwise)
-    deferred = _deferred(conn)
-    if deferred is not None:
-        deferred.append(queued)
-    else:
-        _send(conn, [queued])
-
-
-# Writes a unit of work on PostgreSQL has made and not sent yet, on its connection's ``info``.
-_DEFERRED = "seatledger.deferred_writes"
-
-
-@dataclass(frozen=True)
-class _Queued:
-    plan: _Compiled
-    parameters: Any
-    # For a statement whose changed-row count is checked: that count, and what to raise else.
-    count: int | None = None
-    otherwise: Callable[[], Exception] | None = None
-
-
-def defer_writes(conn: Connection) -> None:
-    """From now on (until ``stop_deferring``), on PostgreSQL, the writes that read nothing back
-    (``execute_each``, ``execute_expecting``) are queued and sent together in one pipeline: before
-    the next statement that needs an answer (any statement of the statement layer, a savepoint
-    included, and ``fetch_rows``, ``insert_rows``, ``update_rows``), or with the commit
-    (``commit_deferred``). A refused write is raised there, as the statement layer raises it; a
-    rollback (of the transaction or of a savepoint) drops what is queued. Seat changes hold
-    their subscription's row lock while they write: a round trip per statement is time every
-    other change of that subscription waits. On SQLite (in process) writes run at once."""
-    if conn.dialect.name == _POSTGRESQL:
-        conn.info[_DEFERRED] = []
-
-
-def stop_deferring(conn: Connection) -> None:
-    """Drop what is queued and run writes at once again."""
-    conn.info.pop(_DEFERRED, None)
-
-
-def drop_deferred(conn: Connection) -> None:
-    """Drop what is queued (it is being rolled back), and go on deferring."""
-    deferred = _deferred(conn)
-    if deferred:
-        deferred.clear()
-
-
-def send_deferred(conn: Connection) -> None:
-    """Send what is queued now, in one pipeline."""
-    deferred = _deferred(conn)
-    if deferred:
-        queued = list(deferred)
-        deferred.clear()
-        _send(conn, queued)
-
-
-def commit_deferred(conn: Connection) -> None:
-    """Send what is queued and commit, in one round trip when no queued write has a count to
-    check first (the statement layer's own commit finds nothing left to commit then)."""
-    deferred = _deferred(conn)
-    if not deferred:
-        return
-    queued = list(deferred)
-    deferred.clear()
-    _send(conn, queued, commit=not any(q.count is not None for q in queued))
-
-
-def _deferred(conn: Connection) -> list[_Queued] | None:
-    found: list[_Queued] | None = conn.info.get(_DEFERRED)
-    return found
-
-
-def _send(
-    conn: Connection,
-    queued: Sequence[_Queued],
-    *,
-    commit: bool = False,
-    read: tuple[_Compiled, Any] | None = None,
-) -> Any:
-    """Run ``queued`` in order, then ``read`` (a plan and its parameters) or the commit when
-    asked; check the counts that are to be checked; return the cursor of ``read``, its rows
-    fetched, for the caller to close.
-
-    On PostgreSQL it is one pipeline (one round trip) when there is more than one thing to send,
-    or when a transaction is to begin (psycopg's ``BEGIN`` goes along then, where it would be a
-    round trip of its own)."""
-    _begun(conn)
-    driver: Any = conn.connection.driver_connection
-    checked: list[tuple[_Queued, Any]] = []
-    sql = [q.plan.sql for q in queued] + ([read[0].sql] if read is not None else [])
-    sent = len(queued) + (read is not None) + commit
-    # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with
-    # an older one the statements go one at a time.
-    pipelined = (
-        conn.dialect.name == _POSTGRESQL
-        and _pipelines()
-        and (sent > 1 or (not driver.autocommit and driver.info.transaction_status == _IDLE))
-    )
-    reader = None
-    try:
-        with (
-            _raised_as_statement_errors(conn, "; ".join(dict.fromkeys(sql))),
-            driver.pipeline() if pipelined else nullcontext(),
-            closing(driver.cursor()) as cursor,
-        ):
-            for item in queued:
-                _announce(conn, cursor, item.plan.sql, item.parameters)
-                if item.count is None:
-                    cursor.execute(item.plan.sql, item.parameters)
-                else:
-                    # A cursor of its own: its count is the one of this statement.
-                    own = driver.cursor()
-                    checked.append((item, own))
-                    own.execute(item.plan.sql, item.parameters)
-            if read is not None:
-                reader = driver.cursor()
-                _announce(conn, reader, read[0].sql, read[1])
-                reader.execute(read[0].sql, read[1])
-            if commit:
-                driver.commit()
-        for item, own in checked:
-            if own.rowcount != item.count:
-                assert item.otherwise is not None
-                raise item.otherwise()
-    except BaseException:
-        if reader is not None:
-            reader.close()
-        raise
-    finally:
-        for _, own in checked:
-            own.close()
-    return reader
-
-
-# psycopg's transaction status of a connection in no transaction (``pq.TransactionStatus.IDLE``).
-_IDLE = 0
-
-
-def fetch_rows(
-    conn: Connection,
-    statement: Select[Any] | CompoundSelect[Any] | UpdateBase,
-    values: Mapping[str, Any],
-) -> list[Any]:
-    """The rows of a prebuilt ``SELECT`` (or a write ``RETURNING`` rows) run once with
-    ``values`` (naming every parameter), straight to the driver: each a named tuple (by the
-    columns' keys, as ``Row`` has them), its values converted by the columns' own result
-    processors, as ``Connection.execute`` returns them. What the connection deferred goes with
-    it, in the same round trip. For the few hot statements of a seat change, where Core's
-    preparation of the statement and of its result cost more than running it."""
-    plan = _compile(conn.dialect, statement, values)
-    deferred = _deferred(conn)
-    queued = list(deferred) if deferred else []
-    if deferred:
-        deferred.clear()
-    cursor = _send(conn, queued, read=(plan, plan.parameters(values)))
-    try:
-        with _raised_as_statement_errors(conn, plan.sql):
-            fetched = cursor.fetchall()
-        shape = _read_shapes.get(id(plan))
-        if shape is None or shape.plan is not plan:
-            shape = _read_shapes[id(plan)] = _read_shape(conn.dialect, plan, statement, cursor)
-    finally:
-        cursor.close()
-    make, processors = shape.row_type._make, shape.processors
-    if not processors:
-        return [make(row) for row in fetched]
-    rows = []
-    for row in fetched:
-        values_ = list(row)
-        for index, process in processors:
-            values_[index] = process(values_[index])
-        rows.append(make(values_))
-    return rows
-
-
-@dataclass(frozen=True)
-class _ReadShape:
-    plan: _Compiled
-    row_type: Any
-    processors: tuple[tuple[int, Callable[[Any], Any]], ...]
-
-
-_read_shapes: dict[int, _ReadShape] = {}
-
-
-def _read_shape(
-    dialect: Dialect,
-    plan: _Compiled,
-    statement: Select[Any] | CompoundSelect[Any] | UpdateBase,
-    cursor: Any,
-) -> _ReadShape:
-    columns = list(statement.exported_columns)
-    # The driver's type of each column, which some result processors need (numbers on
-    # PostgreSQL); the same for every run of one statement.
-    codes = [column[1] for column in cursor.description]
-    processors = []
-    for index, (column, code) in enumerate(zip(columns, codes, strict=True)):
-        process = column.type.dialect_impl(dialect).result_processor(dialect, code)
-        if process is not None:
-            processors.append((index, process))
-    # A column without a usable name (an unlabelled function) is reached by position only.
-    names = [str(column.key) for column in columns]
-    return _ReadShape(plan, namedtuple("Row", names, rename=True), tuple(processors))
-
-
-def _begun(conn: Connection) -> None:
-    """Begin the statement layer's transaction when none is open (after a commit or a rollback),
-    as its own next statement would: the driver alone would run these outside any transaction on
-    SQLite, and the statement layer would not commit or roll back what they wrote."""
-    if not conn.in_transaction():
-        conn.begin()
-
-
-def _announce(
-    conn: Connection, cursor: Any, sql: str, parameters: Any, *, many: bool = False
-) -> None:
-    """Tell the engine's ``before_cursor_execute`` listeners about a statement sent here, as the
-    statement layer tells them about its own (what counts statements sees these too; there is
-    no execution context to give them)."""
-    for listener in conn.dispatch.before_cursor_execute:
-        listener(conn, cursor, sql, parameters, None, many)
-
-
-@contextmanager
-def _raised_as_statement_errors(conn: Connection, sql: str) -> Iterator[None]:
-    """The driver's errors raised as the statement layer raises them (``IntegrityError`` for a
-    duplicate key), so callers handle both paths alike."""
-    error_type = conn.dialect.loaded_dbapi.Error
-    try:
-        yield
-    except error_type as error:
-        raise DBAPIError.instance(sql, None, error, error_type, dialect=conn.dialect) from error
-
-
-@cache
-def _pipelines() -> bool:
-    import psycopg
-
-    return bool(psycopg.Pipeline.is_supported())
-
-
-def _compile(
-    dialect: Dialect,
-    statement: UpdateBase | Select[Any] | CompoundSelect[Any],
-    values: Mapping[str, Any],
-) -> _Compiled:
-    keys = tuple(sorted(values))
-    found = _compiled.get((dialect.name, id(statement), keys))
-    if found is not None and found.statement is statement:
-        return found
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-    assert isinstance(compiled, SQLCompiler)
-    if compiled.post_compile_params:
-        # Expanded per run by the statement layer (``IN`` of a list): not a prebuilt statement.
-        raise ValueError("a statement run below the statement layer takes no expanding parameter")
-    processors = []
-    for name, bind in compiled.binds.items():
-        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            processors.append((name, process))
-    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    constants = tuple(
-        (name, bind.effective_value) for name, bind in compiled.binds.items() if name not in keys
-    )
-    made = _Compiled(statement, compiled.string, order, tuple(processors), constants)
-    _compiled[(dialect.name, id(statement), keys)] = made
-    return made
 
 
 def _converted(plan: _Plan, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:

@@ -26,7 +26,7 @@ from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import ArgumentError
 
 from seatledger.domain.errors import InvalidInput, SeatLedgerError
-from seatledger.store.driver_rows import drop_deferred, send_deferred
+from seatledger.store.driver_statements import drop_deferred, send_deferred
 
 DATABASE_URL_ENV = "SEATLEDGER_DATABASE_URL"
 READ_ONLY = "seatledger_read_only"
@@ -86,7 +86,7 @@ def make_engine(url: str | URL) -> Engine:
         engine = create_engine(parsed)
         event.listen(engine, "begin", _begin_postgres)
         # Writes a unit of work deferred go before any statement that needs an answer, and a
-        # rollback drops them (store/driver_rows.py: defer_writes).
+        # rollback drops them (store/driver_statements.py: defer_writes).
         event.listen(engine, "before_cursor_execute", _send_deferred_writes)
         event.listen(engine, "rollback", drop_deferred)
         event.listen(engine, "rollback_savepoint", _drop_deferred_to_savepoint)

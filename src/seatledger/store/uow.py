@@ -8,7 +8,7 @@ from typing import Self
 
 from sqlalchemy import Connection, Engine, NestedTransaction
 
-from seatledger.store.driver_rows import commit_deferred, defer_writes, stop_deferring
+from seatledger.store.driver_statements import commit_deferred, defer_writes, stop_deferring
 from seatledger.store.engine import LOOKUP, READ_ONLY
 from seatledger.store.repositories.activity import SqlMemberActivity
 from seatledger.store.repositories.api_keys import SqlApiKeys
@@ -121,7 +121,7 @@ class SqlUnitOfWork:
         connection.begin()
 
     def commit(self) -> None:
-        # What the unit deferred goes with the commit (store/driver_rows.py: defer_writes).
+        # What the unit deferred goes with the commit (store/driver_statements.py: defer_writes).
         commit_deferred(self.connection)
         self.connection.commit()
         done, self._after_commit = self._after_commit, []

@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 
 from seatledger.domain.errors import NotFound
 from seatledger.service.ports import ApiKey, Person
-from seatledger.store.driver_rows import fetch_rows
+from seatledger.store.driver_statements import fetch_rows
 from seatledger.store.repositories._common import Repository, insert_unique
 from seatledger.store.tables import api_keys, persons
 

@@ -10,7 +10,7 @@ from sqlalchemy import insert, select, update
 
 from seatledger.domain.seat_intervals import HoldingKind, IntervalReason, SeatInterval
 from seatledger.service.ports import new_id
-from seatledger.store.driver_rows import execute_each
+from seatledger.store.driver_statements import execute_each
 from seatledger.store.repositories._common import Repository
 from seatledger.store.tables import seat_intervals
 

@@ -13,7 +13,7 @@ from seatledger.domain.errors import Conflict, InvalidInput, NotFound
 from seatledger.domain.invoices import InvoiceLine, lines_total
 from seatledger.domain.periods import Period
 from seatledger.service.ports import Invoice, InvoiceKind, InvoiceStatus, PendingLine, new_id
-from seatledger.store.driver_rows import fetch_rows
+from seatledger.store.driver_statements import fetch_rows
 from seatledger.store.repositories._common import (
     Repository,
     execute_unique,

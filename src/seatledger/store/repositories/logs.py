@@ -22,7 +22,7 @@ from seatledger.service.ports import (
     LedgerRecord,
     OutboxEvent,
 )
-from seatledger.store.driver_rows import execute_each, fetch_rows
+from seatledger.store.driver_statements import execute_each, fetch_rows
 from seatledger.store.repositories._common import (
     Repository,
     insert_unique,

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.service.ports import Account, Person, Workspace, new_id
-from seatledger.store.driver_rows import fetch_rows
+from seatledger.store.driver_statements import fetch_rows
 from seatledger.store.repositories._common import Repository, insert_unique
 from seatledger.store.tables import accounts, memberships, persons, workspaces
 

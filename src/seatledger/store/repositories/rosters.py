@@ -51,7 +51,7 @@ from seatledger.domain.seats import (
     changes_since,
 )
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
-from seatledger.store.driver_rows import execute_each, fetch_rows
+from seatledger.store.driver_statements import execute_each, fetch_rows
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
 from seatledger.store.roster_placement import Placement, member_key

@@ -28,7 +28,7 @@ from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
-from seatledger.store.driver_rows import execute_expecting, fetch_rows
+from seatledger.store.driver_statements import execute_expecting, fetch_rows
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
