@@ -87,12 +87,9 @@ def execute_each(
             finally:
                 cursor.close()
         return
-    queued = [_Queued(plan, plan.parameters(values)) for plan, rows in plans for values in rows]
-    deferred = _deferred(conn)
-    if deferred is not None:
-        deferred.extend(queued)
-    else:
-        _send(conn, queued)
+    _queued_or_sent(
+        conn, [_Queued(plan, plan.parameters(values)) for plan, rows in plans for values in rows]
+    )
 
 
 def execute_expecting(
@@ -108,12 +105,7 @@ def execute_expecting(
     (a versioned update that found another version). While the connection defers writes it is
     queued, and checked when the queue is sent."""
     plan = _compile(conn.dialect, statement, values)
-    queued = _Queued(plan, plan.parameters(values), count, otherwise)
-    deferred = _deferred(conn)
-    if deferred is not None:
-        deferred.append(queued)
-    else:
-        _send(conn, [queued])
+    _queued_or_sent(conn, [_Queued(plan, plan.parameters(values), count, otherwise)])
 
 
 # Writes a unit of work on PostgreSQL has made and not sent yet, on its connection's ``info``.
@@ -149,34 +141,41 @@ def stop_deferring(conn: Connection) -> None:
 
 def drop_deferred(conn: Connection) -> None:
     """Drop what is queued (it is being rolled back), and go on deferring."""
-    deferred = _deferred(conn)
-    if deferred:
-        deferred.clear()
+    _taken(conn)
 
 
 def send_deferred(conn: Connection) -> None:
     """Send what is queued now, in one pipeline."""
-    deferred = _deferred(conn)
-    if deferred:
-        queued = list(deferred)
-        deferred.clear()
+    queued = _taken(conn)
+    if queued:
         _send(conn, queued)
 
 
 def commit_deferred(conn: Connection) -> None:
     """Send what is queued and commit, in one round trip when no queued write has a count to
     check first (the statement layer's own commit finds nothing left to commit then)."""
-    deferred = _deferred(conn)
+    queued = _taken(conn)
+    if queued:
+        _send(conn, queued, commit=not any(q.count is not None for q in queued))
+
+
+def _queued_or_sent(conn: Connection, queued: list[_Queued]) -> None:
+    """Queue ``queued`` while the connection defers writes, else send it now."""
+    deferred: list[_Queued] | None = conn.info.get(_DEFERRED)
+    if deferred is None:
+        _send(conn, queued)
+    else:
+        deferred.extend(queued)
+
+
+def _taken(conn: Connection) -> list[_Queued]:
+    """What the connection has queued, the queue left empty (nothing when it defers nothing)."""
+    deferred: list[_Queued] | None = conn.info.get(_DEFERRED)
     if not deferred:
-        return
+        return []
     queued = list(deferred)
     deferred.clear()
-    _send(conn, queued, commit=not any(q.count is not None for q in queued))
-
-
-def _deferred(conn: Connection) -> list[_Queued] | None:
-    found: list[_Queued] | None = conn.info.get(_DEFERRED)
-    return found
+    return queued
 
 
 def _send(
@@ -257,10 +256,7 @@ def fetch_rows(
     it, in the same round trip. For the few hot statements of a seat change, where Core's
     preparation of the statement and of its result cost more than running it."""
     plan = _compile(conn.dialect, statement, values)
-    deferred = _deferred(conn)
-    queued = list(deferred) if deferred else []
-    if deferred:
-        deferred.clear()
+    queued = _taken(conn)
     cursor = _send(conn, queued, read=(plan, plan.parameters(values)))
     try:
         with statement_errors(conn, plan.sql):

@@ -56,8 +56,8 @@ class SqlWorkspaces(Repository):
         found = fetch_rows(self._conn, _WORKSPACE, {"account_id": account_id, "id": workspace_id})
         if not found:
             raise NotFound(kind="workspace", key=workspace_id)
-        (r,) = found
-        return Workspace(account_id=r.account_id, id=r.id, name=r.name, created_at=r.created_at)
+        (row,) = found
+        return _workspace(row)
 
     def find_by_name(self, account_id: str, name: str) -> Workspace | None:
         found = self._select(workspaces.c.account_id == account_id, workspaces.c.name == name)
@@ -68,10 +68,7 @@ class SqlWorkspaces(Repository):
 
     def _select(self, *where: Any) -> tuple[Workspace, ...]:
         rows = self._conn.execute(select(workspaces).where(*where).order_by(workspaces.c.name))
-        return tuple(
-            Workspace(account_id=r.account_id, id=r.id, name=r.name, created_at=r.created_at)
-            for r in rows
-        )
+        return tuple(_workspace(r) for r in rows)
 
 
 class SqlPersons(Repository):
@@ -187,6 +184,10 @@ class SqlPersons(Repository):
     def _select(self, *where: Any) -> Person | None:
         row = self._conn.execute(select(persons).where(*where)).one_or_none()
         return None if row is None else _person(row)
+
+
+def _workspace(row: Any) -> Workspace:
+    return Workspace(account_id=row.account_id, id=row.id, name=row.name, created_at=row.created_at)
 
 
 def _person(row: Any) -> Person:
