@@ -73,3 +73,20 @@ def test_sqlite_stores_an_instant_as_its_datetime_type_would(instant: datetime) 
     assert ours is not None and theirs is not None
     assert ours(instant) == theirs(instant.astimezone(UTC).replace(tzinfo=None))
     assert ours(None) is None
+
+
+def test_sqlite_text_of_a_kept_instant_is_right_and_a_naive_one_still_refused() -> None:
+    # The text of each instant is kept: the same instant in another zone has the same text, and
+    # a naive datetime equal in its fields to a kept instant is refused all the same.
+    process = UTCDateTime().bind_processor(sqlite.dialect())
+    assert process is not None
+    instant = datetime(2026, 4, 1, 5, 30, tzinfo=UTC)
+    assert process(instant) == "2026-04-01 05:30:00.000000"
+    assert process(instant.astimezone(KOLKATA)) == "2026-04-01 05:30:00.000000"
+    assert process(datetime(2026, 4, 1, 11, tzinfo=KOLKATA)) == "2026-04-01 05:30:00.000000"
+    with pytest.raises(InvalidInput, match="timezone-aware"):
+        process(instant.replace(tzinfo=None))
+    # Past the number it keeps, it starts again and stays right.
+    for minute in range(600):
+        later = instant + timedelta(minutes=minute)
+        assert process(later) == later.replace(tzinfo=None).isoformat(" ", "microseconds")

@@ -12,6 +12,9 @@ from sqlalchemy.types import TypeDecorator
 
 from seatledger.domain.periods import require_utc
 
+# How many instants one column type keeps the SQLite text of (see ``bind_processor``).
+_REMEMBERED_TEXTS = 256
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """An instant: written from an aware datetime, read back as an aware UTC datetime.
@@ -32,10 +35,21 @@ class UTCDateTime(TypeDecorator[datetime]):
         # The text SQLite's DATETIME stores ("2026-04-01 05:30:00.000000"), made in one step: the
         # billing run converts thousands of instants per batch, and the generic path (this
         # decorator, then the dialect's formatting) took most of the time of writing a row.
+        # The same few instants come back row after row (a run's instant, its periods' bounds):
+        # each is formatted once. Equal aware instants have one text whatever their zone, and a
+        # naive one is never equal to an aware key, so it still reaches ``require_utc``.
+        texts: dict[datetime, str] = {}
+
         def process(value: datetime | None) -> str | None:
             if value is None:
                 return None
-            return require_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+            text = texts.get(value)
+            if text is None:
+                if len(texts) >= _REMEMBERED_TEXTS:
+                    texts.clear()
+                text = require_utc(value).replace(tzinfo=None).isoformat(" ", "microseconds")
+                texts[value] = text
+            return text
 
         return process
 
