@@ -488,6 +488,25 @@ def test_renewal_lines_bill_the_whole_period_with_addons_in_name_order() -> None
     assert all(line.period == MAY for line in lines)
 
 
+def test_renewal_lines_asked_again_are_the_same_and_each_policy_and_period_has_its_own() -> None:
+    # The lines of recent renewals are kept (a billing run prices thousands alike): asked again
+    # they are the very same, and an equal but other policy, another period, seat count or
+    # add-ons each get lines of their own, right however many are asked.
+    policy = make_policy(UPCOACH)
+    first = renewal_lines(policy, period=MAY, seats_at_renewal=6, addons={"seat_pack": 1})
+    assert renewal_lines(policy, period=MAY, seats_at_renewal=6, addons={"seat_pack": 1}) is first
+    other = make_policy(UPCOACH)
+    assert renewal_lines(other, period=MAY, seats_at_renewal=6, addons={"seat_pack": 1}) == first
+    cheaper = make_policy(UPCOACH, {"seat_price": "10.00"})
+    assert renewal_lines(cheaper, period=MAY, seats_at_renewal=6, addons={"seat_pack": 1}) != first
+    assert renewal_lines(policy, period=APRIL, seats_at_renewal=6, addons={})[0].period == APRIL
+    for seats in range(100):
+        lines = renewal_lines(policy, period=MAY, seats_at_renewal=seats, addons={})
+        expected = policy.seat_price * policy.billed_seats(seats)
+        assert lines_total(lines, "EUR") == policy.base_price + expected
+    assert renewal_lines(policy, period=MAY, seats_at_renewal=6, addons={"seat_pack": 1}) == first
+
+
 @pytest.mark.parametrize(
     ("seats", "addons", "field"),
     [

@@ -266,7 +266,26 @@ def renewal_lines(
 
     Example: reviewer Pro renewing 3 seats: EUR 99 base + ``1 × Seat`` EUR 99 = EUR 198.00.
     """
-    return _recurring_lines(policy, period, Fraction(1), seats_at_renewal, addons)
+    # A billing run renews thousands of subscriptions on a few plans into the same periods: the
+    # lines of the last few renewals priced are kept (they are immutable). The policy is told by
+    # identity (the store builds each distinct one once) and held, so its id is not reused while
+    # its lines are kept. A renewal that cannot be priced raises and is never kept.
+    key = (id(policy), period, seats_at_renewal, tuple(sorted(addons.items())))
+    kept = _recent_renewals.get(key)
+    if kept is not None and kept[0] is policy:
+        return kept[1]
+    lines = _recurring_lines(policy, period, Fraction(1), seats_at_renewal, addons)
+    if len(_recent_renewals) >= _RECENT_RENEWALS:
+        _recent_renewals.clear()
+    _recent_renewals[key] = (policy, lines)
+    return lines
+
+
+# How many renewals ``renewal_lines`` keeps the lines of.
+_RECENT_RENEWALS = 64
+_recent_renewals: dict[
+    tuple[int, Period, int, tuple[tuple[str, int], ...]], tuple[Policy, tuple[InvoiceLine, ...]]
+] = {}
 
 
 def record_seats_invoiced(
