@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Select,
     Text,
     and_,
@@ -121,19 +122,19 @@ _ACTIVE_OFF_CLOCK = (
 )
 
 
-def _claim(conditions: tuple[ColumnElement[bool], ...], limit: int) -> Select[Any]:
-    """The first ``limit`` subscriptions meeting ``conditions`` in claim order, locked (rows
-    another run holds are skipped)."""
+def _claim(*conditions: ColumnElement[bool]) -> Select[Any]:
+    """The first ``limit`` (a parameter) subscriptions meeting ``conditions`` in claim order,
+    locked (rows another run holds are skipped)."""
     return (
         select(*_ROW)
-        .where(*conditions)
+        .where(*_ACTIVE_OFF_CLOCK, *conditions)
         .order_by(subscriptions.c.period_end, subscriptions.c.account_id, subscriptions.c.id)
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .with_for_update(skip_locked=True)
     )
 
 
-def _month_end_due(at: datetime) -> tuple[ColumnElement[bool], ...]:
+def _month_end_due(at: datetime | ColumnElement[Any]) -> tuple[ColumnElement[bool], ...]:
     # A month end that bills pending increases (on_increase: monthly); one left from an
     # earlier period lies before the period start and is not due.
     return (
@@ -162,6 +163,11 @@ _BY_KEY = select(*_ROW).where(
     subscriptions.c.id == bindparam("id"),
 )
 _BY_KEY_LOCKED = _BY_KEY.with_for_update()
+# The billing run's two claims (``claim_due``), batch after batch.
+_CLAIM_ENDED = _claim(subscriptions.c.period_end <= bindparam("at"))
+_CLAIM_MONTH_END_ONLY = _claim(
+    *_month_end_due(bindparam("at")), subscriptions.c.period_end > bindparam("at")
+)
 # How many workspaces the subscription covers: when it is one, the workspace found by name is
 # the whole bundle and its names need no second read.
 _covered = subscription_workspaces.alias("covered")
@@ -342,16 +348,13 @@ class SqlSubscriptions(Repository):
         # row, then read and sorted every subscription for each batch (45 ms a claim on 10,000).
         found = [
             _subscription(r)
-            for r in self._conn.execute(
-                _claim((*_ACTIVE_OFF_CLOCK, subscriptions.c.period_end <= at), limit)
-            )
+            for r in fetch_rows(self._conn, _CLAIM_ENDED, {"at": at, "limit": limit})
         ]
         if len(found) < limit:
-            month_end_only = (*_month_end_due(at), subscriptions.c.period_end > at)
             found += (
                 _subscription(r)
-                for r in self._conn.execute(
-                    _claim((*_ACTIVE_OFF_CLOCK, *month_end_only), limit - len(found))
+                for r in fetch_rows(
+                    self._conn, _CLAIM_MONTH_END_ONLY, {"at": at, "limit": limit - len(found)}
                 )
             )
         return tuple(found)
