@@ -19,8 +19,8 @@ raises them, and runs in the statement layer's transaction (``ensure_transaction
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager, nullcontext
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -195,7 +195,6 @@ def _send(
     ensure_transaction(conn)
     driver: Any = conn.connection.driver_connection
     checked: list[tuple[_Queued, Any]] = []
-    sql = [q.plan.sql for q in queued] + ([read[0].sql] if read is not None else [])
     sent = len(queued) + (read is not None) + commit
     # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with
     # an older one the statements go one at a time.
@@ -207,19 +206,20 @@ def _send(
     reader = None
     try:
         with (
-            statement_errors(conn, "; ".join(dict.fromkeys(sql))),
+            statement_errors(conn, lambda: _sql_of(queued, read)),
             driver.pipeline() if pipelined else nullcontext(),
-            closing(driver.cursor()) as cursor,
         ):
-            for item in queued:
-                announce(conn, cursor, item.plan.sql, item.parameters)
-                if item.count is None:
-                    cursor.execute(item.plan.sql, item.parameters)
-                else:
-                    # A cursor of its own: its count is the one of this statement.
-                    own = driver.cursor()
-                    checked.append((item, own))
-                    own.execute(item.plan.sql, item.parameters)
+            if queued:
+                with closing(driver.cursor()) as cursor:  # sqlite3's is no context manager
+                    for item in queued:
+                        announce(conn, cursor, item.plan.sql, item.parameters)
+                        if item.count is None:
+                            cursor.execute(item.plan.sql, item.parameters)
+                        else:
+                            # A cursor of its own: its count is the one of this statement.
+                            own = driver.cursor()
+                            checked.append((item, own))
+                            own.execute(item.plan.sql, item.parameters)
             if read is not None:
                 reader = driver.cursor()
                 announce(conn, reader, read[0].sql, read[1])
@@ -238,6 +238,12 @@ def _send(
         for _, own in checked:
             own.close()
     return reader
+
+
+def _sql_of(queued: Sequence[_Queued], read: tuple[_Compiled, Any] | None) -> str:
+    """The text of what ``_send`` sent, each statement once, for an error to name."""
+    sql = [q.plan.sql for q in queued] + ([read[0].sql] if read is not None else [])
+    return "; ".join(dict.fromkeys(sql))
 
 
 # psycopg's transaction status of a connection in no transaction (``pq.TransactionStatus.IDLE``).
@@ -328,15 +334,35 @@ def announce(
             listener(conn, cursor, sql, parameters, None, many)
 
 
-@contextmanager
-def statement_errors(conn: Connection, sql: str) -> Iterator[None]:
+def statement_errors(conn: Connection, sql: str | Callable[[], str]) -> _StatementErrors:
     """The driver's errors raised as the statement layer raises them (``IntegrityError`` for a
-    duplicate key), so callers handle both paths alike."""
-    error_type = conn.dialect.loaded_dbapi.Error
-    try:
-        yield
-    except error_type as error:
-        raise DBAPIError.instance(sql, None, error, error_type, dialect=conn.dialect) from error
+    duplicate key), so callers handle both paths alike: ``with statement_errors(conn, sql):``.
+    ``sql`` names the statement, or makes its text when an error needs it."""
+    return _StatementErrors(conn, sql)
+
+
+class _StatementErrors:
+    # A class, not a generator-based context manager: it runs around every statement sent
+    # here, and entering and leaving a generator cost several times as much.
+    __slots__ = ("_conn", "_sql")
+
+    def __init__(self, conn: Connection, sql: str | Callable[[], str]) -> None:
+        self._conn = conn
+        self._sql = sql
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, _: Any
+    ) -> None:
+        if error is None:
+            return
+        dialect = self._conn.dialect
+        error_type = dialect.loaded_dbapi.Error
+        if isinstance(error, error_type):
+            sql = self._sql if isinstance(self._sql, str) else self._sql()
+            raise DBAPIError.instance(sql, None, error, error_type, dialect=dialect) from error
 
 
 @cache
