@@ -151,6 +151,15 @@ def send_deferred(conn: Connection) -> None:
         _send(conn, queued)
 
 
+def send_deferred_first(
+    conn: Connection, _cursor: Any, statement: str, parameters: Any, *_context: Any
+) -> tuple[str, Any]:
+    """The engine's ``before_cursor_execute`` listener (``retval=True``) where writes are
+    deferred: what is queued goes before the statement layer's own statement."""
+    send_deferred(conn)
+    return statement, parameters
+
+
 def commit_deferred(conn: Connection) -> None:
     """Send what is queued and commit, in one round trip when no queued write has a count to
     check first (the statement layer's own commit finds nothing left to commit then)."""
@@ -331,7 +340,10 @@ def announce(
     listeners = conn.dispatch.before_cursor_execute
     if listeners:  # none on SQLite but a test's: asking costs less than walking an empty chain
         for listener in listeners:
-            listener(conn, cursor, sql, parameters, None, many)
+            # Whatever sends a statement here has sent the queue first: the deferral's own
+            # listener would find it empty (about 10 us a statement, 25 statements a change).
+            if listener is not send_deferred_first:
+                listener(conn, cursor, sql, parameters, None, many)
 
 
 def statement_errors(conn: Connection, sql: str | Callable[[], str]) -> _StatementErrors:

@@ -29,7 +29,7 @@ from seatledger.domain.errors import InvalidInput, SeatLedgerError
 from seatledger.store.driver_statements import (
     announce,
     drop_deferred,
-    send_deferred,
+    send_deferred_first,
     statement_errors,
 )
 
@@ -92,7 +92,7 @@ def make_engine(url: str | URL) -> Engine:
         event.listen(engine, "begin", _begin_postgres)
         # Writes a unit of work deferred go before any statement that needs an answer, and a
         # rollback drops them (store/driver_statements.py: defer_writes).
-        event.listen(engine, "before_cursor_execute", _send_deferred_writes)
+        event.listen(engine, "before_cursor_execute", send_deferred_first, retval=True)
         event.listen(engine, "rollback", drop_deferred)
         event.listen(engine, "rollback_savepoint", _drop_deferred_to_savepoint)
     event.listen(engine, "handle_error", _unwrap_refusals)
@@ -164,10 +164,6 @@ def _begin_on_driver(conn: Connection, sql: str) -> None:
             cursor.execute(sql)
     finally:
         cursor.close()
-
-
-def _send_deferred_writes(conn: Connection, *_statement: Any) -> None:
-    send_deferred(conn)
 
 
 def _drop_deferred_to_savepoint(conn: Connection, _name: str, _context: Any) -> None:
