@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -155,3 +156,22 @@ def test_the_roster_scale_names_each_way_with_a_positive_figure() -> None:
         figures[way.strip()] = float(rest.split()[0])
     assert set(figures) == {"one_process", "two_runtimes", "nothing_kept"}
     assert all(ms > 0 for ms in figures.values())
+
+
+@pytest.mark.postgres
+def test_the_cpu_split_gives_each_side_its_wall_client_and_server_time() -> None:
+    if not os.environ.get("SEATLEDGER_TEST_POSTGRES_URL"):
+        pytest.fail("run through scripts/with-postgres (SEATLEDGER_TEST_POSTGRES_URL unset)")
+    done = _bench_module("bench.cpu_split", "2", "10", "1", timeout=300)
+    shape = re.compile(
+        r"(engine|baseline): ([\d.]+) ms/op wall, client ([\d.]+) ms/op, "
+        r"server ([\d.]+) ms/op, p50 ([\d.]+) ms, p99 ([\d.]+) ms"
+    )
+    found = [shape.fullmatch(line) for line in done.stdout.strip().splitlines()]
+    assert all(found), done.stdout
+    figures = {m.group(1): [float(g) for g in m.groups()[1:]] for m in found if m}
+    assert set(figures) == {"engine", "baseline"}
+    for wall, client, server, p50, p99 in figures.values():
+        # CPU is counted in clock ticks (10 ms): the workers' twenty operations take several.
+        assert wall > 0 and client > 0 and server >= 0
+        assert 0 < p50 <= p99
