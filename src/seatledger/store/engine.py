@@ -154,9 +154,10 @@ def _begin_sqlite(conn: Connection) -> None:
 
 def _begin_on_driver(conn: Connection, sql: str) -> None:
     # Straight to sqlite3, as store/driver_statements.py sends a seat change's statements: the
-    # statement layer's path cost more than SQLite's own work (about 0.1 ms of a 1.5 ms use case).
-    # Its listeners are told and its errors raised as it would (a lock not granted in time is
-    # an ``OperationalError`` either way).
+    # statement layer's execution path costs several times what sqlite3 takes to run a statement
+    # (``python -m bench.statement_floor``), and every writing use case begins. Its listeners are
+    # told and its errors raised as it would (a lock not granted in time is an
+    # ``OperationalError`` either way).
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
         announce(conn, cursor, sql, ())
