@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, event
-from store_builders import World
+from store_builders import World, add_invoice, month_from, seats_line
 
 from seatledger.clock import ManualClock
+from seatledger.domain.invoices import InvoiceLine
+from seatledger.domain.periods import Period
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
 from seatledger.service.ports import StoredRoster, SubscriptionParts, SubscriptionVersion
 from seatledger.store import SqlUnitOfWork
@@ -221,9 +223,37 @@ def test_parts_read_under_the_lock_are_answered_again_without_a_read(
         first = load_parts(uow, world, 0, remember=True)
         again = load_parts(uow, world, 0, remember=False)
         load_parts(uow, world, 1, remember=False)
-    assert len(reads) == 4  # add-ons and pending lines, twice: at version 0 once, at 1 once
+    assert len(reads) == 2  # add-ons and pending lines in one read: at version 0, then at 1
     assert again is first
     assert first == SubscriptionParts({"extra": 2}, ())
+
+
+def starting(month: Period, day: int) -> InvoiceLine:
+    return seats_line(Period(month.start + timedelta(days=day), month.end))
+
+
+def test_parts_are_read_in_one_statement_add_ons_by_name_and_lines_in_billing_order(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    at = clock.now()
+    month = month_from(at)
+    with uow:
+        for name, count in (("zeta", 3), ("alpha", 1), ("gone", 0)):
+            uow.addons.set_count(world.account_id, "sub_demo", name, count, at=at)
+        # Two lines parked at one instant are billed in the order of their own start.
+        later = uow.pending_lines.add(world.account_id, "sub_demo", starting(month, 9), at=at)
+        earlier = uow.pending_lines.add(world.account_id, "sub_demo", starting(month, 2), at=at)
+        billed = uow.pending_lines.add(world.account_id, "sub_demo", starting(month, 1), at=at)
+        invoice = add_invoice(uow, month)
+        uow.pending_lines.mark_billed(world.account_id, [billed.id], invoice.id)
+        uow.commit()
+    with parts_reads(uow.engine) as reads:
+        parts = load_parts(uow, world, 0, remember=False)
+    assert len(reads) == 1
+    assert list(parts.addons.items()) == [("alpha", 1), ("zeta", 3)]
+    assert parts.pending == (earlier, later)
+    with uow:
+        assert uow.pending_lines.unbilled(world.account_id, "sub_demo") == parts.pending
 
 
 def test_parts_remembered_for_a_version_count_once_committed_only(
@@ -235,7 +265,7 @@ def test_parts_remembered_for_a_version_count_once_committed_only(
         uow.rollback()
     with parts_reads(uow.engine) as reads:
         assert load_parts(uow, world, 1, remember=False) == SubscriptionParts({}, ())
-    assert len(reads) == 2
+    assert len(reads) == 1
 
     with uow:
         uow.parts.remember(world.account_id, "sub_demo", parts, version=1)

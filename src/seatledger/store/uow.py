@@ -64,9 +64,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(self)
         self.invoices = SqlInvoices(self)
         self.pending_lines = SqlPendingLines(self)
-        self.parts = SqlSubscriptionParts(
-            self, self.addons, self.pending_lines, caches.parts, self.after_commit
-        )
+        self.parts = SqlSubscriptionParts(self, caches.parts, self.after_commit)
         self.credits = SqlCredits(self)
         self.idempotency = SqlIdempotency(self)
         self.test_clocks = SqlTestClocks(self)

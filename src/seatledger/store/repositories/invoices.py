@@ -230,7 +230,23 @@ def _invoice(head: Any, lines: list[Any]) -> Invoice:
     )
 
 
-# Built once: a seat change that does not find its subscription's parts remembered reads them.
+def pending_line(row: Any) -> PendingLine:
+    """A ``PendingLine`` from a ``pending_lines`` row (every column, by name)."""
+    return PendingLine(
+        account_id=row.account_id,
+        id=row.id,
+        subscription_id=row.subscription_id,
+        line=line_from_row(row, row.currency),
+        created_at=row.created_at,
+        invoice_id=row.invoice_id,
+    )
+
+
+# The order the next invoice bills unbilled lines in. Lines parked by one change (members going
+# inactive as time caught up) share its instant: their own start orders them, so the invoice
+# reads the same however late.
+UNBILLED_ORDER = (pending_lines.c.created_at, pending_lines.c.period_start, pending_lines.c.id)
+# Built once.
 _UNBILLED = (
     select(pending_lines)
     .where(
@@ -238,9 +254,7 @@ _UNBILLED = (
         pending_lines.c.subscription_id == bindparam("subscription_id"),
         pending_lines.c.invoice_id.is_(None),
     )
-    # Lines parked by one change (members going inactive as time caught up) share its instant:
-    # their own start orders them, so the invoice reads the same however late.
-    .order_by(pending_lines.c.created_at, pending_lines.c.period_start, pending_lines.c.id)
+    .order_by(*UNBILLED_ORDER)
 )
 
 
@@ -272,17 +286,7 @@ class SqlPendingLines(Repository):
         rows = fetch_rows(
             self._conn, _UNBILLED, {"account_id": account_id, "subscription_id": subscription_id}
         )
-        return tuple(
-            PendingLine(
-                account_id=r.account_id,
-                id=r.id,
-                subscription_id=r.subscription_id,
-                line=line_from_row(r, r.currency),
-                created_at=r.created_at,
-                invoice_id=r.invoice_id,
-            )
-            for r in rows
-        )
+        return tuple(pending_line(r) for r in rows)
 
     def mark_billed(self, account_id: str, line_ids: Sequence[str], invoice_id: str) -> None:
         if not line_ids:
