@@ -127,6 +127,24 @@ def test_changes_since_a_roster_or_a_sibling_make_one_roster_into_the_other(
     assert changes_since(roster, Roster(roster.members)) == {}
 
 
+@given(st.lists(member_st, max_size=8), steps_st(), steps_st(size=1))
+def test_changes_since_the_roster_it_was_made_from_are_that_step(
+    members: list[Member], earlier: list[Step], last: list[Step]
+) -> None:
+    # A change's roster against the one the change started from, itself made from an earlier
+    # one: the step is answered as it was made, not by merging every change since the first.
+    parent = made(root(members), earlier)
+    roster = made(parent, last)
+    changes = changes_since(roster, parent)
+    assert changes is not None
+    assert applied(parent, changes) == as_set(roster)
+    stepped = roster.members is not parent.members
+    if stepped and parent.origin is not None and roster.origin is not None:
+        assert changes is roster.origin.step
+        # A roster of the parent's members, made some other way, gets the same answer.
+        assert changes_since(roster, Roster(parent.members)) == changes
+
+
 # ``seed_policy`` only builds policies: nothing of it is shared between examples.
 FIXTURES = settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 
