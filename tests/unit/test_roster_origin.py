@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -97,8 +99,8 @@ def applied(
 
 def forget() -> None:
     """Nothing is known of any roster: the next answer walks it."""
-    seats._recent_holders = ()
-    seats._recent_expiries = ()
+    seats._known_holders = seats._Answers()
+    seats._known_expiries = seats._Answers()
 
 
 def walked(roster: Roster, answer: Callable[[Roster], object]) -> object:
@@ -228,6 +230,70 @@ def test_a_member_taken_out_that_held_the_first_expiry_makes_the_roster_walked()
     assert earliest_expiry(base) == soon
     assert earliest_expiry(base.drop("ana@x.test", "main")) == later
     assert earliest_expiry(base.put(ana.with_grants([]))) == later
+
+
+def test_the_next_change_of_a_roster_is_answered_from_it_after_many_others_were_asked(
+    seed_policy: Callable[..., Policy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process serving many subscriptions asks about each one's roster in turn: the roster a
+    # change leaves is still known when that subscription's next change comes, and the next
+    # change's roster is worked out from it and the member it changed, not walked.
+    policy = seed_policy("plaky")
+    until = AT + timedelta(days=3)
+
+    def admin(email: str, workspace: str) -> Member:
+        # A grant set of its own: a walk looks at each member's, one at a time.
+        grants = frozenset({RoleGrant("admin", email, until)})
+        return Member(email, workspace, MemberStatus.ACTIVE, grants)
+
+    emails = [f"p{i}@x.test" for i in range(5)]
+    rosters = [Roster(tuple(admin(e, f"ws{n}") for e in emails)) for n in range(50)]
+    forget()
+    for roster in rosters:
+        seat_holders(roster, policy, AT)
+        earliest_expiry(roster)
+    looked_at = {"grant sets": 0, "rosters walked for an expiry": 0}
+
+    def counted(key: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def count(*args: Any) -> Any:
+            looked_at[key] += 1
+            return function(*args)
+
+        return count
+
+    monkeypatch.setattr(seats, "_seated", counted("grant sets", seats._seated))
+    monkeypatch.setattr(
+        seats, "_walked_expiry", counted("rosters walked for an expiry", seats._walked_expiry)
+    )
+    later = AT + timedelta(days=1)
+    changed = rosters[0].put(admin("new@x.test", "ws0"))
+    assert seat_holders(changed, policy, later) == {*emails, "new@x.test"}
+    assert earliest_expiry(changed) == until
+    then = changed.drop("p0@x.test", "ws0")
+    assert seat_holders(then, policy, later) == {*emails[1:], "new@x.test"}
+    # Only the changed members' grants were looked at: the one put, then the one dropped.
+    assert looked_at == {"grant sets": 2, "rosters walked for an expiry": 0}
+
+
+def test_answers_are_kept_up_to_a_number_of_members_then_start_over() -> None:
+    answers: seats._Answers[int, str] = seats._Answers()
+    answers.put(1, "one", seats._MEMBERS_HELD - 10)
+    answers.put(2, "two", 5)
+    assert (answers.get(1), answers.get(2)) == ("one", "two")
+    answers.put(3, "three", 10)  # past the budget: what was kept is let go
+    assert (answers.get(1), answers.get(2), answers.get(3)) == (None, None, "three")
+
+
+def test_members_sharing_a_grant_set_expire_together() -> None:
+    # The store builds each distinct grant set once; a walk reads a shared one once.
+    soon = AT + timedelta(days=1)
+    shared = frozenset({RoleGrant("admin", None, soon)})
+    roster = Roster(
+        tuple(Member(f"{name}@x.test", "main", MemberStatus.ACTIVE, shared) for name in "abc")
+    )
+    forget()
+    assert earliest_expiry(roster) == soon
+    assert earliest_expiry(roster.drop("a@x.test", "main")) == soon
 
 
 def linear_find(roster: Roster, email: str, workspace: str) -> Member | None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.domain.policy import Policy
@@ -53,6 +53,9 @@ class Member:
     def roles_at(self, at: datetime) -> frozenset[str]:
         return frozenset(g.role for g in self.grants if g.live_at(at))
 
+
+_Key = TypeVar("_Key")
+_Answer = TypeVar("_Answer")
 
 # A member's place in a roster: (workspace, e-mail).
 RosterKey = tuple[str, str]
@@ -176,6 +179,7 @@ class SeatUsage:
 _WALKED = 32
 # The last rosters indexed by (workspace, e-mail): rosters a change starts from, asked again by
 # each decision of the change and by the next change made from them.
+_RECENT = 6
 _recent_indexes: tuple[tuple[Roster, dict[RosterKey, Member]], ...] = ()
 
 
@@ -268,23 +272,18 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
     Example (upcoach): ana is Admin of the organization and Program Facilitator in programs p1 and
     p2; bob is only a Participant. ``seat_holders`` is ``{"ana@x.test"}``: one seat, not three.
     """
-    recent = _recent_holders
     members = roster.members
-    for entry in recent:
-        if (
-            entry.roster.members is members
-            and entry.policy is policy
-            and entry.since <= at < entry.until
-        ):
-            return entry.holders
-    if roster.origin is not None:
-        for entry in recent:
-            if entry.policy is not policy or not entry.since <= at < entry.until:
-                continue
-            changes = changes_since(roster, entry.roster)
-            if changes is not None:
+    known = _known_holders
+    entry = known.get((id(members), id(policy)))
+    if entry is not None and entry.answers(members, policy, at):
+        return entry.holders
+    origin = roster.origin
+    if origin is not None:
+        for source, changes in _made_from(origin):
+            entry = known.get((id(source), id(policy)))
+            if entry is not None and entry.answers(source, policy, at):
                 derived = _derived_holders(entry, roster, changes.values(), at)
-                _remember_holders(derived, recent)
+                _remember_holders(derived)
                 return derived.holders
     counted = {status: status_counts(status, policy) for status in MemberStatus}
     # Members share grant sets (the store builds each distinct one once): each set is judged
@@ -303,7 +302,7 @@ def seat_holders(roster: Roster, policy: Policy, at: datetime) -> frozenset[str]
         if seated:
             seats[member.email] = seats.get(member.email, 0) + 1
     entry = _HoldersEntry(roster, policy, window[0], window[1], frozenset(seats), seats)
-    _remember_holders(entry, recent)
+    _remember_holders(entry)
     return entry.holders
 
 
@@ -376,49 +375,87 @@ class _HoldersEntry(NamedTuple):
     holders: frozenset[str]
     seats: Mapping[str, int]
 
-
-# The last answers of ``seat_holders``: one seat change asks it several times for the rosters
-# before and after it (the check, the usage before and after, the ledger), the next change in the
-# same process asks it again about the roster the last one left, and each answer walks the whole
-# roster. Rosters and policies are immutable, so the same objects give the same answer for every
-# instant between two expiries of their grants; an entry holds them, so their ids cannot be
-# reused while it is kept. Rosters are told apart by their members tuple: a roster wrapping the
-# same tuple (``Roster(other.members)``) has the same answers. A roster made by ``put`` and
-# ``drop`` from one answered here is answered from that answer and the members it changed. The
-# tuple is replaced whole (one assignment), so a thread reads either the old answers or the new
-# ones.
-_RECENT = 6
-_recent_holders: tuple[_HoldersEntry, ...] = ()
+    def answers(self, members: tuple[Member, ...], policy: Policy, at: datetime) -> bool:
+        return (
+            self.roster.members is members
+            and self.policy is policy
+            and self.since <= at < self.until
+        )
 
 
-def _remember_holders(entry: _HoldersEntry, recent: tuple[_HoldersEntry, ...]) -> None:
-    global _recent_holders
-    _recent_holders = (entry, *recent[: _RECENT - 1])
+# What ``seat_holders`` and ``earliest_expiry`` worked out, by roster. One seat change asks them
+# several times about the rosters before and after it (the check, the usage before and after, the
+# ledger), and the next change of the subscription asks again about the roster the last one left,
+# however many other subscriptions' changes came between; each answer walks the whole roster.
+# Rosters and policies are immutable, so the same objects give the same answer for every instant
+# between two expiries of their grants. Answers are kept by the id of the roster's members tuple
+# (a roster wrapping the same tuple, ``Roster(other.members)``, has the same answers) and of the
+# policy, and an entry holds both, so their ids are not reused while it is kept. A roster made by
+# ``put`` and ``drop`` is answered from the answer for the roster it was made from directly, or
+# for its origin's base, and the members changed.
+class _Answers(Generic[_Key, _Answer]):
+    """Answers kept up to a number of members held by the rosters they answer for (about 8 MB
+    of them): past it, the table starts over empty (one assignment, so a thread reads an answer
+    or none, never half of one)."""
+
+    __slots__ = ("held", "table")
+
+    def __init__(self) -> None:
+        self.table: dict[_Key, _Answer] = {}
+        self.held = 0
+
+    def get(self, key: _Key) -> _Answer | None:
+        return self.table.get(key)
+
+    def put(self, key: _Key, answer: _Answer, members: int) -> None:
+        if self.held + members > _MEMBERS_HELD:
+            self.table, self.held = {}, 0
+        self.table[key] = answer
+        self.held += members + 1
 
 
-_recent_expiries: tuple[tuple[Roster, datetime | None], ...] = ()
+_MEMBERS_HELD = 200_000
+_known_holders: _Answers[tuple[int, int], _HoldersEntry] = _Answers()
+_known_expiries: _Answers[int, tuple[tuple[Member, ...], datetime | None]] = _Answers()
+
+
+def _made_from(
+    origin: RosterOrigin,
+) -> list[tuple[tuple[Member, ...], Mapping[RosterKey, tuple[Member | None, Member | None]]]]:
+    """The members of the rosters a roster was made from, with what changed since each: the one
+    it was made from directly first (one step), then its origin's base."""
+    sources = [(origin.base.members, origin.changed)]
+    if origin.step_from is not None and origin.step is not None:
+        sources.insert(0, (origin.step_from, origin.step))
+    return sources
+
+
+def _remember_holders(entry: _HoldersEntry) -> None:
+    members = entry.roster.members
+    _known_holders.put((id(members), id(entry.policy)), entry, len(members))
 
 
 def earliest_expiry(roster: Roster) -> datetime | None:
     """The first instant a grant of ``roster`` expires at, or None when none expires.
 
-    Kept for the last rosters asked; a roster made by ``put`` and ``drop`` from one of them is
-    answered from its answer and the members it changed, unless a member it took out held that
-    first expiry (then the roster is walked)."""
-    global _recent_expiries
-    recent = _recent_expiries
-    for known, expiry in recent:
-        if known.members is roster.members:
-            return expiry
+    Kept by roster (as ``seat_holders``); a roster made by ``put`` and ``drop`` from one answered
+    is answered from that answer and the members it changed, unless a member it took out held
+    that first expiry (then the roster is walked)."""
+    members = roster.members
+    known = _known_expiries
+    entry = known.get(id(members))
+    if entry is not None and entry[0] is members:
+        return entry[1]
     found: tuple[bool, datetime | None] = (False, None)
-    if roster.origin is not None:
-        for known, expiry in recent:
-            changes = changes_since(roster, known)
-            if changes is not None:
-                found = _derived_expiry(expiry, changes.values())
+    origin = roster.origin
+    if origin is not None:
+        for source, changes in _made_from(origin):
+            entry = known.get(id(source))
+            if entry is not None and entry[0] is source:
+                found = _derived_expiry(entry[1], changes.values())
                 break
     earliest = found[1] if found[0] else _walked_expiry(roster)
-    _recent_expiries = ((roster, earliest), *recent[: _RECENT - 1])
+    known.put(id(members), (members, earliest), len(members))
     return earliest
 
 
