@@ -122,3 +122,66 @@ def test_after_a_commit_the_next_writes_are_a_new_transaction_that_a_rollback_un
     with uow:
         assert [a.target for a in uow.audit.entries(ACCOUNT)] == ["committed"]
         assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription
+
+
+# Values a statement's text must carry exactly once they are bound into it on this side (the
+# writes a PostgreSQL unit sends as one text once its transaction is open).
+AWKWARD = 'O\'Brien; DROP TABLE audit_log; -- 100% \\ "quoted" %s %(x)s é ✓'
+
+
+def test_writes_after_a_read_keep_every_value_exactly(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    at = clock.now().replace(microsecond=123456)
+    document = {"note": AWKWARD, "seats": 3, "none": None, "list": [1.5, "two"]}
+    with uow:
+        uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)  # the transaction is open from here
+        uow.change_records.write(
+            audit=[
+                AuditRecord(
+                    ACCOUNT, 0, at=at, actor=AWKWARD, action="x", target="a", after=document
+                ),
+                AuditRecord(ACCOUNT, 0, at=at, actor="ana@acme.test", action="y", target="b"),
+            ],
+            outbox=[OutboxEvent(ACCOUNT, 0, "member.invited", document, created_at=at)],
+        )
+        uow.commit()
+    with uow:
+        first, second = uow.audit.entries(ACCOUNT)
+        (event,) = uow.outbox.for_account(ACCOUNT)
+    assert (first.actor, first.after, first.before, first.at) == (AWKWARD, document, None, at)
+    assert (second.target, second.after) == ("b", None)
+    assert (event.payload, event.created_at) == (document, at)
+
+
+def test_a_stale_save_among_writes_after_a_read_is_a_conflict_and_nothing_is_kept(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    stale = replace(world.subscription, version=world.subscription.version + 5, seats_total=7)
+    with uow:
+        uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            uow.change_records.write(audit=[audit("before the stale save", clock)])
+            uow.subscriptions.save(stale)
+            uow.change_records.write(audit=[audit("after it", clock)])
+            uow.commit()
+        uow.rollback()
+    with uow:
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription
+        assert uow.audit.entries(ACCOUNT) == ()
+
+
+def test_a_refused_write_among_writes_after_a_read_keeps_nothing(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+        with pytest.raises(IntegrityError, match="webhook_outbox"):
+            uow.change_records.write(
+                audit=[audit("kept?", clock)],
+                outbox=[OutboxEvent("acc_none", 0, "x", {}, created_at=clock.now())],
+            )
+            uow.commit()
+        uow.rollback()
+    with uow:
+        assert uow.audit.entries(ACCOUNT) == ()
