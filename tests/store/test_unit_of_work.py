@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from dataclasses import replace
 from datetime import timedelta
 
@@ -74,6 +76,45 @@ def test_a_unit_of_work_is_one_transaction_at_a_time(uow: SqlUnitOfWork) -> None
         pass
     with uow, pytest.raises(NotFound):  # usable again after the refused nesting
         uow.accounts.get("acc_any")
+
+
+def test_a_finished_unit_is_freed_at_once_without_the_garbage_collector(
+    engine: Engine, world: World
+) -> None:
+    # Its repositories do not refer back to it: a unit used by every request is freed when the
+    # request drops it, not by a collection that every few requests walks them all.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        uow = SqlUnitOfWork(engine)
+        with uow:
+            uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+            with uow.joined() as inner:
+                inner.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+                inner.commit()
+            uow.commit()
+        units = [weakref.ref(uow), weakref.ref(inner)]
+        del uow, inner
+        assert [unit() for unit in units] == [None, None]
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def test_repositories_of_a_unit_outside_its_block_are_refused(engine: Engine, world: World) -> None:
+    uow = SqlUnitOfWork(engine)
+    with pytest.raises(RuntimeError, match="inside `with uow:`"):
+        uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+    with uow:
+        inner = uow.joined()
+        with pytest.raises(RuntimeError, match="inside `with uow:`"):
+            inner.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+        with inner:
+            assert inner.subscriptions.get(ACCOUNT, SUBSCRIPTION).id == SUBSCRIPTION
+        with pytest.raises(RuntimeError, match="inside `with uow:`"):
+            inner.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+    with pytest.raises(RuntimeError, match="inside `with uow:`"):
+        uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)
 
 
 def test_a_subscription_round_trips_and_saves_with_a_version_check(

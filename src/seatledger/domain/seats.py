@@ -394,9 +394,9 @@ class _HoldersEntry(NamedTuple):
 # ``put`` and ``drop`` is answered from the answer for the roster it was made from directly, or
 # for its origin's base, and the members changed.
 class _Answers(Generic[_Key, _Answer]):
-    """Answers kept up to a number of members held by the rosters they answer for (about 8 MB
-    of them): past it, the table starts over empty (one assignment, so a thread reads an answer
-    or none, never half of one)."""
+    """Answers kept up to a number of members held by the rosters they answer for (with the
+    seat counts per e-mail, at most about 10 MB): past it, the table starts over empty (one
+    assignment, so a thread reads an answer or none, never half of one)."""
 
     __slots__ = ("held", "table")
 
@@ -414,7 +414,7 @@ class _Answers(Generic[_Key, _Answer]):
         self.held += members + 1
 
 
-_MEMBERS_HELD = 200_000
+_MEMBERS_HELD = 100_000
 _known_holders: _Answers[tuple[int, int], _HoldersEntry] = _Answers()
 _known_expiries: _Answers[int, tuple[tuple[Member, ...], datetime | None]] = _Answers()
 

@@ -32,6 +32,26 @@ from seatledger.store.repositories.webhooks import SqlWebhookDeliveries, SqlWebh
 from seatledger.store.version_cache import caches_of
 
 
+class _OpenConnection:
+    """The connection of a unit's transaction in progress, where its repositories read it.
+
+    They hold this, not the unit, and are handed the unit's list of after-commit actions rather
+    than a method of the unit: nothing refers back to the unit, so a finished one is freed at
+    once instead of waiting, with its two dozen repositories, for the garbage collector (which
+    ran every few seat changes for them alone)."""
+
+    __slots__ = ("current",)
+
+    def __init__(self) -> None:
+        self.current: Connection | None = None
+
+    @property
+    def connection(self) -> Connection:
+        if self.current is None:
+            raise RuntimeError("Use the unit of work inside `with uow:`.")
+        return self.current
+
+
 class SqlUnitOfWork:
     """``with uow: ...; uow.commit()`` on an engine from ``make_engine``.
 
@@ -50,36 +70,36 @@ class SqlUnitOfWork:
         self.engine = engine
         self.read_only = read_only
         self._connection: Connection | None = None
+        self._open = source = _OpenConnection()
         self._after_commit: list[Callable[[], None]] = []
-        self.accounts = SqlAccounts(self)
-        self.workspaces = SqlWorkspaces(self)
-        self.persons = SqlPersons(self)
-        self.subscriptions = SqlSubscriptions(self)
+        later = self._after_commit.append
+        self.accounts = SqlAccounts(source)
+        self.workspaces = SqlWorkspaces(source)
+        self.persons = SqlPersons(source)
+        self.subscriptions = SqlSubscriptions(source)
         caches = caches_of(engine)
-        self.rosters = SqlRosters(self, self.persons, caches.rosters, self.after_commit)
-        self.addons = SqlAddons(self)
-        self.ledger = SqlLedger(self)
-        self.audit = SqlAudit(self)
-        self.change_records = SqlChangeRecords(self)
-        self.outbox = SqlOutbox(self)
-        self.invoices = SqlInvoices(self)
-        self.pending_lines = SqlPendingLines(self)
-        self.parts = SqlSubscriptionParts(self, caches.parts, self.after_commit)
-        self.credits = SqlCredits(self)
-        self.idempotency = SqlIdempotency(self)
-        self.test_clocks = SqlTestClocks(self)
-        self.api_keys = SqlApiKeys(self)
-        self.webhook_endpoints = SqlWebhookEndpoints(self)
-        self.webhook_deliveries = SqlWebhookDeliveries(self)
-        self.renewal_batches = SqlRenewalBatches(self)
-        self.seat_intervals = SqlSeatIntervals(self)
-        self.member_activity = SqlMemberActivity(self)
+        self.rosters = SqlRosters(source, self.persons, caches.rosters, later)
+        self.addons = SqlAddons(source)
+        self.ledger = SqlLedger(source)
+        self.audit = SqlAudit(source)
+        self.change_records = SqlChangeRecords(source)
+        self.outbox = SqlOutbox(source)
+        self.invoices = SqlInvoices(source)
+        self.pending_lines = SqlPendingLines(source)
+        self.parts = SqlSubscriptionParts(source, caches.parts, later)
+        self.credits = SqlCredits(source)
+        self.idempotency = SqlIdempotency(source)
+        self.test_clocks = SqlTestClocks(source)
+        self.api_keys = SqlApiKeys(source)
+        self.webhook_endpoints = SqlWebhookEndpoints(source)
+        self.webhook_deliveries = SqlWebhookDeliveries(source)
+        self.renewal_batches = SqlRenewalBatches(source)
+        self.seat_intervals = SqlSeatIntervals(source)
+        self.member_activity = SqlMemberActivity(source)
 
     @property
     def connection(self) -> Connection:
-        if self._connection is None:
-            raise RuntimeError("Use the unit of work inside `with uow:`.")
-        return self._connection
+        return self._open.connection
 
     def __enter__(self) -> Self:
         if self._connection is not None:
@@ -90,7 +110,7 @@ class SqlUnitOfWork:
         except BaseException:
             connection.close()
             raise
-        self._connection = connection
+        self._connection = self._open.current = connection
         return self
 
     def __exit__(
@@ -100,6 +120,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._open.current = None
         self._after_commit.clear()
         if connection is None:
             return
@@ -122,7 +143,9 @@ class SqlUnitOfWork:
         # What the unit deferred goes with the commit (store/driver_statements.py: defer_writes).
         commit_deferred(self.connection)
         self.connection.commit()
-        done, self._after_commit = self._after_commit, []
+        # The same list, emptied: the repositories add to it.
+        done = self._after_commit[:]
+        self._after_commit.clear()
         for action in done:
             action()
 
@@ -174,16 +197,11 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         self._outer = outer
         self._savepoint: NestedTransaction | None = None
 
-    @property
-    def connection(self) -> Connection:
-        if self._savepoint is None:
-            raise RuntimeError("Use the unit of work inside `with uow:`.")
-        return self._outer.connection
-
     def __enter__(self) -> Self:
         if self._savepoint is not None:
             raise RuntimeError("This unit of work is open already: one transaction at a time.")
         self._savepoint = self._outer.connection.begin_nested()
+        self._open.current = self._outer.connection
         return self
 
     def __exit__(
@@ -193,6 +211,7 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         savepoint, self._savepoint = self._savepoint, None
+        self._open.current = None
         self._after_commit.clear()
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
@@ -203,7 +222,8 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         # waits for the outer one's.
         self._current().commit()
         self._savepoint = self._outer.connection.begin_nested()
-        done, self._after_commit = self._after_commit, []
+        done = self._after_commit[:]
+        self._after_commit.clear()
         for action in done:
             self._outer.after_commit(action)
 
