@@ -124,8 +124,8 @@ def test_after_a_commit_the_next_writes_are_a_new_transaction_that_a_rollback_un
         assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription
 
 
-# Values a statement's text must carry exactly once they are bound into it on this side (the
-# writes a PostgreSQL unit sends as one text once its transaction is open).
+# Values the writes queued after a read (a seat change's: its transaction open, the writes sent
+# together with the commit) must keep exactly.
 AWKWARD = 'O\'Brien; DROP TABLE audit_log; -- 100% \\ "quoted" %s %(x)s é ✓'
 
 

@@ -18,7 +18,6 @@ raises them, and runs in the statement layer's transaction (``ensure_transaction
 
 from __future__ import annotations
 
-import re
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import closing, nullcontext
@@ -46,9 +45,6 @@ class _Compiled:
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
     # The values the statement carries itself (the 0 of ``coalesce(max(seq), 0)``), by name.
     constants: Mapping[str, Any]
-    # PostgreSQL: the text with positional placeholders and the parameters' names in their
-    # order, to send it with other statements in one text (``_send_as_one``).
-    positional: tuple[str, tuple[str, ...]] | None = None
     _take: Callable[[dict[str, Any]], tuple[Any, ...]] | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -217,14 +213,6 @@ def _send(
     round trip of its own)."""
     ensure_transaction(conn)
     driver: Any = conn.connection.driver_connection
-    if (
-        read is None
-        and len(queued) + commit > 1
-        and conn.dialect.name == _POSTGRESQL
-        and driver.info.transaction_status == _IN_TRANSACTION
-    ):
-        _send_as_one(conn, driver, queued, commit=commit)
-        return None
     checked: list[tuple[_Queued, Any]] = []
     sent = len(queued) + (read is not None) + commit
     # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with
@@ -277,41 +265,8 @@ def _sql_of(queued: Sequence[_Queued], read: tuple[_Compiled, Any] | None) -> st
     return "; ".join(dict.fromkeys(sql))
 
 
-# psycopg's transaction status of a connection in no transaction, and in one that has not failed
-# (``pq.TransactionStatus.IDLE`` and ``INTRANS``).
+# psycopg's transaction status of a connection in no transaction (``pq.TransactionStatus.IDLE``).
 _IDLE = 0
-_IN_TRANSACTION = 2
-_PLACEHOLDER = re.compile(r"%\(([^)]+)\)s")
-
-
-def _send_as_one(conn: Connection, driver: Any, queued: Sequence[_Queued], *, commit: bool) -> None:
-    """PostgreSQL: ``queued`` (and the commit when asked) as one text of statements, their values
-    bound on this side by psycopg (``ClientCursor``, which quotes each as the server reads it):
-    one message and one answer. In a pipeline psycopg sends each statement and polls for answers
-    in turn, a few system calls and its own bookkeeping each; this costs the client about half
-    the CPU (and the server a little less) for a change's handful of writes."""
-    from psycopg import ClientCursor
-
-    text = []
-    values: list[Any] = []
-    for item in queued:
-        assert item.plan.positional is not None
-        sql, names = item.plan.positional
-        text.append(sql)
-        values.extend(item.parameters[name] for name in names)
-    if commit:
-        text.append("COMMIT")
-    with statement_errors(conn, lambda: _sql_of(queued, None)), ClientCursor(driver) as cursor:
-        for item in queued:
-            announce(conn, cursor, item.plan.sql, item.parameters)
-        cursor.execute("; ".join(text), values)
-        # One result per statement, in order: the count of each one that is checked.
-        for index, item in enumerate(queued):
-            if index:
-                cursor.nextset()
-            if item.count is not None and cursor.rowcount != item.count:
-                assert item.otherwise is not None
-                raise item.otherwise()
 
 
 def fetch_rows(
@@ -462,11 +417,6 @@ def _compile(
     constants = {
         name: bind.effective_value for name, bind in compiled.binds.items() if name not in keys
     }
-    positional = None
-    if dialect.name == _POSTGRESQL:
-        # psycopg's named placeholders, %(name)s; a literal % is %% in both styles.
-        names = tuple(_PLACEHOLDER.findall(compiled.string))
-        positional = (_PLACEHOLDER.sub("%s", compiled.string), names)
-    made = _Compiled(statement, compiled.string, order, tuple(processors), constants, positional)
+    made = _Compiled(statement, compiled.string, order, tuple(processors), constants)
     _compiled[(dialect.name, id(statement), keys)] = made
     return made
