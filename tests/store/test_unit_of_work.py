@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from store_builders import ACCOUNT, SUBSCRIPTION, World, add_account, month_from
 
 from seatledger.clock import ManualClock
 from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.money import Money
 from seatledger.service.ports import Account, SubscriptionStatus
 from seatledger.store import SqlUnitOfWork, make_engine
 
@@ -274,6 +276,71 @@ def test_a_second_writer_waits_for_the_first_to_commit(
             uow.subscriptions.get(ACCOUNT, SUBSCRIPTION).seats_total
             == world.subscription.seats_total + 2
         )
+
+
+def test_the_locked_read_brings_the_credit_balances_the_last_lock_holder_committed(
+    engine: Engine, world: World, clock: ManualClock
+) -> None:
+    # The balances are read with the subscription, in the same round trip on PostgreSQL: they
+    # must be what the change that held the lock before committed, not what was there when the
+    # read was sent.
+    first_locked, release_first = threading.Event(), threading.Event()
+    seen: list[Mapping[str, Money] | None] = []
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+                first_locked.set()
+                release_first.wait(LOCK_WAIT_SECONDS)
+                uow.credits.add(
+                    ACCOUNT, amount=Money.of("12.50", "EUR"), reason="x", at=clock.now()
+                )
+                uow.commit()
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+            first_locked.set()
+
+    def second() -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                found = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+                assert found is not None
+                seen.append(found.balances)
+        except BaseException as error:
+            errors.append(error)
+
+    one, two = threading.Thread(target=first), threading.Thread(target=second)
+    one.start()
+    assert first_locked.wait(LOCK_WAIT_SECONDS)
+    two.start()
+    two.join(timeout=0.5)
+    waited = two.is_alive()
+    release_first.set()
+    one.join(LOCK_WAIT_SECONDS)
+    two.join(LOCK_WAIT_SECONDS)
+    assert errors == []
+    assert waited, "the second reader did not wait for the first one's lock"
+    assert seen == [{"EUR": Money.of("12.50", "EUR")}]
+
+
+def test_balances_come_with_the_locked_read_only_and_match_the_credit_balance(
+    uow: SqlUnitOfWork, world: World, clock: ManualClock
+) -> None:
+    with uow:
+        found = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+        assert found is not None and found.balances == {}
+        for amount in (Money.of("10.00", "EUR"), Money.of("-2.25", "EUR"), Money.of("3", "USD")):
+            uow.credits.add(ACCOUNT, amount=amount, reason="x", at=clock.now())
+        found = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+        assert found is not None and found.balances == {
+            "EUR": uow.credits.balance(ACCOUNT, "EUR"),
+            "USD": uow.credits.balance(ACCOUNT, "USD"),
+        }
+        assert found.balances["EUR"] == Money.of("7.75", "EUR")
+        unlocked = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=False)
+        assert unlocked is not None and unlocked.balances is None
 
 
 @pytest.mark.postgres

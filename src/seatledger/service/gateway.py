@@ -8,7 +8,7 @@ the outbox, pending lines to their rows, drafts to numbered invoices.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -68,7 +68,13 @@ def load_state(
     if covering is None:
         found = subscription_for(uow, account_id, workspace_name)  # NotFound saying what is missing
         return load_state_by_id(uow, account_id, found.id, lock=lock)
-    return _load(uow, covering.subscription, locked=lock, names=covering.workspace_names)
+    return _load(
+        uow,
+        covering.subscription,
+        locked=lock,
+        names=covering.workspace_names,
+        balances=covering.balances,
+    )
 
 
 def load_state_by_id(
@@ -83,9 +89,15 @@ def load_state_by_id(
 
 
 def _load(
-    uow: UnitOfWork, sub: Subscription, *, locked: bool, names: dict[str, str] | None = None
+    uow: UnitOfWork,
+    sub: Subscription,
+    *,
+    locked: bool,
+    names: dict[str, str] | None = None,
+    balances: Mapping[str, Money] | None = None,
 ) -> SubscriptionState:
-    """The state of ``sub`` (read, and locked when asked, by the caller): one read per table.
+    """The state of ``sub`` (read, and locked when asked, by the caller): one read per table;
+    the credit balance from ``balances`` when the caller read them with the subscription.
 
     The roster, the add-ons and the pending lines may come from what was committed at the row's
     version without a read (``rosters.load``'s ``version``, ``parts.load``): every change to them
@@ -120,7 +132,7 @@ def _load(
         workspaces=tuple(sorted(names.values())),
         addons=dict(parts.addons),
         pending=[p.line for p in parts.pending],
-        balance=uow.credits.balance(account_id, sub.policy.currency),
+        balance=_balance(uow, account_id, sub.policy.currency, balances),
         status=sub.status,
         cancel_at_period_end=sub.cancel_at_period_end,
         canceled_at=sub.canceled_at,
@@ -133,6 +145,15 @@ def _load(
             record=sub, roster=stored, addons=dict(parts.addons), pending=parts.pending
         ),
     )
+
+
+def _balance(
+    uow: UnitOfWork, account_id: str, currency: str, balances: Mapping[str, Money] | None
+) -> Money:
+    if balances is None:
+        return uow.credits.balance(account_id, currency)
+    found = balances.get(currency)
+    return found if found is not None else Money.zero(currency)
 
 
 def _record(state: SubscriptionState) -> Subscription:

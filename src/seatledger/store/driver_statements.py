@@ -202,11 +202,11 @@ def _send(
     queued: Sequence[_Queued],
     *,
     commit: bool = False,
-    read: tuple[_Compiled, Any] | None = None,
-) -> Any:
-    """Run ``queued`` in order, then ``read`` (a plan and its parameters) or the commit when
-    asked; check the counts that are to be checked; return the cursor of ``read``, its rows
-    fetched, for the caller to close.
+    reads: Sequence[tuple[_Compiled, Any]] = (),
+) -> list[Any]:
+    """Run ``queued`` in order, then each of ``reads`` (a plan and its parameters) or the commit
+    when asked; check the counts that are to be checked; return the cursors of ``reads``, their
+    rows fetched, for the caller to close.
 
     On PostgreSQL it is one pipeline (one round trip) when there is more than one thing to send,
     or when a transaction is to begin (psycopg's ``BEGIN`` goes along then, where it would be a
@@ -214,7 +214,7 @@ def _send(
     ensure_transaction(conn)
     driver: Any = conn.connection.driver_connection
     checked: list[tuple[_Queued, Any]] = []
-    sent = len(queued) + (read is not None) + commit
+    sent = len(queued) + len(reads) + commit
     # Pipeline mode needs libpq 14 or later (the psycopg[binary] wheels bring their own); with
     # an older one the statements go one at a time.
     pipelined = (
@@ -222,10 +222,10 @@ def _send(
         and _pipelines()
         and (sent > 1 or (not driver.autocommit and driver.info.transaction_status == _IDLE))
     )
-    reader = None
+    readers: list[Any] = []
     try:
         with (
-            statement_errors(conn, lambda: _sql_of(queued, read)),
+            statement_errors(conn, lambda: _sql_of(queued, reads)),
             driver.pipeline() if pipelined else nullcontext(),
         ):
             if queued:
@@ -239,10 +239,11 @@ def _send(
                             own = driver.cursor()
                             checked.append((item, own))
                             own.execute(item.plan.sql, item.parameters)
-            if read is not None:
+            for plan, parameters in reads:
                 reader = driver.cursor()
-                announce(conn, reader, read[0].sql, read[1])
-                reader.execute(read[0].sql, read[1])
+                readers.append(reader)
+                announce(conn, reader, plan.sql, parameters)
+                reader.execute(plan.sql, parameters)
             if commit:
                 driver.commit()
         for item, own in checked:
@@ -250,18 +251,18 @@ def _send(
                 assert item.otherwise is not None
                 raise item.otherwise()
     except BaseException:
-        if reader is not None:
+        for reader in readers:
             reader.close()
         raise
     finally:
         for _, own in checked:
             own.close()
-    return reader
+    return readers
 
 
-def _sql_of(queued: Sequence[_Queued], read: tuple[_Compiled, Any] | None) -> str:
+def _sql_of(queued: Sequence[_Queued], reads: Sequence[tuple[_Compiled, Any]] = ()) -> str:
     """The text of what ``_send`` sent, each statement once, for an error to name."""
-    sql = [q.plan.sql for q in queued] + ([read[0].sql] if read is not None else [])
+    sql = [q.plan.sql for q in queued] + [plan.sql for plan, _ in reads]
     return "; ".join(dict.fromkeys(sql))
 
 
@@ -280,17 +281,45 @@ def fetch_rows(
     processors, as ``Connection.execute`` returns them. What the connection deferred goes with
     it, in the same round trip. For the few hot statements of a seat change, where Core's
     preparation of the statement and of its result cost more than running it."""
-    plan = _compile(conn.dialect, statement, values)
-    queued = _taken(conn)
-    cursor = _send(conn, queued, read=(plan, plan.parameters(values)))
+    return fetch_rows_together(conn, [(statement, values)])[0]
+
+
+def fetch_rows_together(
+    conn: Connection,
+    reads: Sequence[tuple[Select[Any] | CompoundSelect[Any] | UpdateBase, Mapping[str, Any]]],
+) -> list[list[Any]]:
+    """The rows of each of ``reads`` (as ``fetch_rows`` returns them), run one after the other
+    and, on PostgreSQL, sent together in one round trip with what the connection deferred. Each
+    statement reads what was committed when it starts (READ COMMITTED), so a read after one
+    that waited for a row lock sees what the lock's holder committed."""
+    plans = [
+        (_compile(conn.dialect, statement, values), statement, values)
+        for statement, values in reads
+    ]
+    cursors = _send(
+        conn, _taken(conn), reads=[(plan, plan.parameters(values)) for plan, _, values in plans]
+    )
     try:
-        with statement_errors(conn, plan.sql):
-            fetched = cursor.fetchall()
-        shape = _read_shapes.get(id(plan))
-        if shape is None or shape.plan is not plan:
-            shape = _read_shapes[id(plan)] = _read_shape(conn.dialect, plan, statement, cursor)
+        return [
+            _rows(conn, plan, statement, cursor)
+            for (plan, statement, _), cursor in zip(plans, cursors, strict=True)
+        ]
     finally:
-        cursor.close()
+        for cursor in cursors:
+            cursor.close()
+
+
+def _rows(
+    conn: Connection,
+    plan: _Compiled,
+    statement: Select[Any] | CompoundSelect[Any] | UpdateBase,
+    cursor: Any,
+) -> list[Any]:
+    with statement_errors(conn, plan.sql):
+        fetched = cursor.fetchall()
+    shape = _read_shapes.get(id(plan))
+    if shape is None or shape.plan is not plan:
+        shape = _read_shapes[id(plan)] = _read_shape(conn.dialect, plan, statement, cursor)
     make, processors = shape.row_type._make, shape.processors
     if not processors:
         return [make(row) for row in fetched]

@@ -150,11 +150,13 @@ class SubscriptionParts:
 
 
 class Covering(NamedTuple):
-    """The subscription covering a workspace, and the names of the workspaces it covers (id ->
-    name)."""
+    """The subscription covering a workspace, the names of the workspaces it covers (id ->
+    name), and the account's credit balances by currency as read with it (a currency without
+    entries is missing: its balance is zero), None when they were not read."""
 
     subscription: Subscription
     workspace_names: dict[str, str]
+    balances: Mapping[str, Money] | None = None
 
 
 class SubscriptionVersion(NamedTuple):

@@ -129,7 +129,9 @@ class SubscriptionRepository(Protocol):
     def find_for_workspace_name(self, account_id: str, name: str, *, lock: bool) -> Covering | None:
         """The subscription covering the workspace called ``name``, if any, with the names of the
         workspaces it covers; with ``lock``, read and locked as ``get_for_update`` does, in the
-        same statement (which has the names too unless the subscription covers several)."""
+        same statement (which has the names too unless the subscription covers several). With
+        ``lock`` the account's credit balances come along (``Covering.balances``), read once the
+        lock is held (what a change that held it committed is in them), in the same round trip."""
 
     def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
         """Workspace id -> name for the workspaces the subscription covers."""

@@ -6,7 +6,7 @@ never rewritten (the database refuses ``UPDATE``/``DELETE`` on them as well).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from collections.abc import Sequence as Many
 from datetime import datetime
 from typing import Any
@@ -75,6 +75,17 @@ _BALANCE = select(func.coalesce(func.sum(credit_entries.c.amount_minor), 0)).whe
     credit_entries.c.account_id == bindparam("account_id"),
     credit_entries.c.currency == bindparam("currency"),
 )
+# An account's balance in each currency it has entries in (``balances_of`` maps the rows).
+BALANCES = (
+    select(credit_entries.c.currency, func.sum(credit_entries.c.amount_minor).label("total"))
+    .where(credit_entries.c.account_id == bindparam("account_id"))
+    .group_by(credit_entries.c.currency)
+)
+
+
+def balances_of(rows: Iterable[Any]) -> dict[str, Money]:
+    """Currency -> balance from the rows of ``BALANCES``."""
+    return {row.currency: Money.from_minor(int(row.total), row.currency) for row in rows}
 
 
 def _ledger_values(record: LedgerRecord) -> dict[str, Any]:

@@ -29,10 +29,15 @@ from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
 from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
-from seatledger.store.driver_statements import execute_expecting, fetch_rows
+from seatledger.store.driver_statements import (
+    execute_expecting,
+    fetch_rows,
+    fetch_rows_together,
+)
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
 from seatledger.store.repositories._common import Repository, insert_unique
+from seatledger.store.repositories.logs import BALANCES, balances_of
 from seatledger.store.tables import addons, subscription_workspaces, subscriptions, workspaces
 
 
@@ -323,10 +328,20 @@ class SqlSubscriptions(Repository):
         return None if row is None else _subscription(row)
 
     def find_for_workspace_name(self, account_id: str, name: str, *, lock: bool) -> Covering | None:
-        statement = _BY_WORKSPACE_NAME_LOCKED if lock else _BY_WORKSPACE_NAME
         # Straight to the driver: the read every seat change starts with (the name is unique in
-        # its account, so at most one row).
-        rows = fetch_rows(self._conn, statement, {"account_id": account_id, "name": name})
+        # its account, so at most one row). Locked, the account's credit balances follow in the
+        # same round trip: the second statement starts once the first holds the lock, so it
+        # reads what the lock's last holder committed.
+        keys = {"account_id": account_id, "name": name}
+        balances = None
+        if lock:
+            rows, balance_rows = fetch_rows_together(
+                self._conn,
+                [(_BY_WORKSPACE_NAME_LOCKED, keys), (BALANCES, {"account_id": account_id})],
+            )
+            balances = balances_of(balance_rows)
+        else:
+            rows = fetch_rows(self._conn, _BY_WORKSPACE_NAME, keys)
         if not rows:
             return None
         (row,) = rows
@@ -336,7 +351,7 @@ class SqlSubscriptions(Repository):
             if row.covered_count == 1
             else self.workspace_names(account_id, subscription.id)
         )
-        return Covering(subscription, names)
+        return Covering(subscription, names, balances)
 
     def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
         rows = self._conn.execute(
