@@ -428,11 +428,13 @@ def _compile(
     statement: UpdateBase | Select[Any] | CompoundSelect[Any],
     values: Mapping[str, Any],
 ) -> _Compiled:
-    keys = tuple(sorted(values))
+    # Found by the names in the order given (each caller gives them the same way every time,
+    # and another order is only another entry): sorting them cost more than the look-up.
+    keys = tuple(values)
     found = _compiled.get((dialect.name, id(statement), keys))
     if found is not None and found.statement is statement:
         return found
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    compiled = statement.compile(dialect=dialect, column_keys=sorted(keys))
     assert isinstance(compiled, SQLCompiler)
     if compiled.post_compile_params:
         # Expanded per run by the statement layer (``IN`` of a list): not a prebuilt statement.
