@@ -284,6 +284,17 @@ def test_answers_are_kept_up_to_a_number_of_members_then_start_over() -> None:
     assert (answers.get(1), answers.get(2), answers.get(3)) == (None, None, "three")
 
 
+def test_answers_are_kept_for_a_number_of_rosters_then_start_over() -> None:
+    # However small the rosters: a billing run asks about every subscription once.
+    answers: seats._Answers[int, int] = seats._Answers()
+    for n in range(seats._ANSWERS_HELD):
+        answers.put(n, n, 1)
+    assert answers.get(0) == 0 and answers.get(seats._ANSWERS_HELD - 1) == seats._ANSWERS_HELD - 1
+    answers.put(-1, -1, 1)
+    assert (answers.get(0), answers.get(-1)) == (None, -1)
+    assert len(answers.table) == 1
+
+
 def test_members_sharing_a_grant_set_expire_together() -> None:
     # The store builds each distinct grant set once; a walk reads a shared one once.
     soon = AT + timedelta(days=1)

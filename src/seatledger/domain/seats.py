@@ -394,9 +394,11 @@ class _HoldersEntry(NamedTuple):
 # ``put`` and ``drop`` is answered from the answer for the roster it was made from directly, or
 # for its origin's base, and the members changed.
 class _Answers(Generic[_Key, _Answer]):
-    """Answers kept up to a number of members held by the rosters they answer for (with the
-    seat counts per e-mail, at most about 10 MB): past it, the table starts over empty (one
-    assignment, so a thread reads an answer or none, never half of one)."""
+    """Answers kept for up to ``_ANSWERS_HELD`` rosters holding up to ``_MEMBERS_HELD`` members
+    in all (with their seat counts per e-mail, a few MB at most): past either, the table starts
+    over empty (one assignment, so a thread reads an answer or none, never half of one). The
+    billing run asks about every subscription it renews once: what it leaves here must not grow
+    with the number renewed."""
 
     __slots__ = ("held", "table")
 
@@ -408,13 +410,16 @@ class _Answers(Generic[_Key, _Answer]):
         return self.table.get(key)
 
     def put(self, key: _Key, answer: _Answer, members: int) -> None:
-        if self.held + members > _MEMBERS_HELD:
-            self.table, self.held = {}, 0
-        self.table[key] = answer
-        self.held += members + 1
+        table = self.table
+        if self.held + members > _MEMBERS_HELD or len(table) >= _ANSWERS_HELD:
+            table = self.table = {}
+            self.held = 0
+        table[key] = answer
+        self.held += members
 
 
-_MEMBERS_HELD = 100_000
+_ANSWERS_HELD = 1024
+_MEMBERS_HELD = 50_000
 _known_holders: _Answers[tuple[int, int], _HoldersEntry] = _Answers()
 _known_expiries: _Answers[int, tuple[tuple[Member, ...], datetime | None]] = _Answers()
 
