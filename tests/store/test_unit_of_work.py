@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,7 +16,7 @@ from store_builders import ACCOUNT, SUBSCRIPTION, World, add_account, month_from
 from seatledger.clock import ManualClock
 from seatledger.domain.errors import Conflict, NotFound
 from seatledger.domain.money import Money
-from seatledger.service.ports import Account, SubscriptionStatus
+from seatledger.service.ports import Account, Subscription, SubscriptionStatus
 from seatledger.store import SqlUnitOfWork, make_engine
 
 LOCK_WAIT_SECONDS = 10
@@ -224,6 +224,50 @@ def test_claim_due_takes_month_end_dues_after_every_ended_period_and_within_the_
         assert [s.id for s in uow.subscriptions.claim_due(run_at, limit=3)][2:] == ["sub_month_end"]
 
 
+def second_waited_for_first(
+    engine: Engine,
+    first: Callable[[SqlUnitOfWork], Callable[[], None]],
+    second: Callable[[SqlUnitOfWork], None],
+) -> bool:
+    """Run ``first`` (it takes the lock and returns what finishes its unit) in a unit on one
+    thread and, once it holds the lock, ``second`` in a unit on another; ``first``'s finish
+    runs half a second later. Whether ``second`` was still waiting then; either one's error is
+    raised here."""
+    first_locked, release_first = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def run_first() -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                finish = first(uow)
+                first_locked.set()
+                release_first.wait(LOCK_WAIT_SECONDS)
+                finish()
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+            first_locked.set()
+
+    def run_second() -> None:
+        try:
+            with SqlUnitOfWork(engine) as uow:
+                second(uow)
+        except BaseException as error:
+            errors.append(error)
+
+    one, two = threading.Thread(target=run_first), threading.Thread(target=run_second)
+    one.start()
+    assert first_locked.wait(LOCK_WAIT_SECONDS)
+    two.start()
+    two.join(timeout=0.5)
+    waited = two.is_alive()
+    release_first.set()
+    one.join(LOCK_WAIT_SECONDS)
+    two.join(LOCK_WAIT_SECONDS)
+    if errors:
+        raise errors[0]
+    return waited
+
+
 def test_a_second_writer_waits_for_the_first_to_commit(
     engine: Engine, world: World, clock: ManualClock
 ) -> None:
@@ -233,43 +277,22 @@ def test_a_second_writer_waits_for_the_first_to_commit(
     ``BEGIN IMMEDIATE``) and holds it; the second must block until the first commits, and then
     read what the first wrote rather than the count they both started from.
     """
-    first_locked, release_first = threading.Event(), threading.Event()
     seen_by_second: list[int] = []
-    errors: list[BaseException] = []
 
-    def first() -> None:
-        try:
-            with SqlUnitOfWork(engine) as uow:
-                sub = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
-                first_locked.set()
-                release_first.wait(LOCK_WAIT_SECONDS)
-                uow.subscriptions.save(replace(sub, seats_total=sub.seats_total + 1))
-                uow.commit()
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-            first_locked.set()
+    def add_a_seat(uow: SqlUnitOfWork, sub: Subscription) -> None:
+        uow.subscriptions.save(replace(sub, seats_total=sub.seats_total + 1))
+        uow.commit()
 
-    def second() -> None:
-        try:
-            with SqlUnitOfWork(engine) as uow:
-                sub = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
-                seen_by_second.append(sub.seats_total)
-                uow.subscriptions.save(replace(sub, seats_total=sub.seats_total + 1))
-                uow.commit()
-        except BaseException as error:
-            errors.append(error)
+    def first(uow: SqlUnitOfWork) -> Callable[[], None]:
+        sub = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+        return lambda: add_a_seat(uow, sub)
 
-    one, two = threading.Thread(target=first), threading.Thread(target=second)
-    one.start()
-    assert first_locked.wait(LOCK_WAIT_SECONDS)
-    two.start()
-    two.join(timeout=0.5)
-    waited = two.is_alive()
-    release_first.set()
-    one.join(LOCK_WAIT_SECONDS)
-    two.join(LOCK_WAIT_SECONDS)
-    assert errors == []
-    assert waited, "the second writer did not wait for the first one's lock"
+    def second(uow: SqlUnitOfWork) -> None:
+        sub = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+        seen_by_second.append(sub.seats_total)
+        add_a_seat(uow, sub)
+
+    assert second_waited_for_first(engine, first, second), "the second writer did not wait"
     assert seen_by_second == [world.subscription.seats_total + 1]
     with SqlUnitOfWork(engine) as uow:
         assert (
@@ -284,44 +307,22 @@ def test_the_locked_read_brings_the_credit_balances_the_last_lock_holder_committ
     # The balances are read with the subscription, in the same round trip on PostgreSQL: they
     # must be what the change that held the lock before committed, not what was there when the
     # read was sent.
-    first_locked, release_first = threading.Event(), threading.Event()
     seen: list[Mapping[str, Money] | None] = []
-    errors: list[BaseException] = []
 
-    def first() -> None:
-        try:
-            with SqlUnitOfWork(engine) as uow:
-                uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
-                first_locked.set()
-                release_first.wait(LOCK_WAIT_SECONDS)
-                uow.credits.add(
-                    ACCOUNT, amount=Money.of("12.50", "EUR"), reason="x", at=clock.now()
-                )
-                uow.commit()
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
-            first_locked.set()
+    def credit_and_commit(uow: SqlUnitOfWork) -> None:
+        uow.credits.add(ACCOUNT, amount=Money.of("12.50", "EUR"), reason="x", at=clock.now())
+        uow.commit()
 
-    def second() -> None:
-        try:
-            with SqlUnitOfWork(engine) as uow:
-                found = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
-                assert found is not None
-                seen.append(found.balances)
-        except BaseException as error:
-            errors.append(error)
+    def first(uow: SqlUnitOfWork) -> Callable[[], None]:
+        uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+        return lambda: credit_and_commit(uow)
 
-    one, two = threading.Thread(target=first), threading.Thread(target=second)
-    one.start()
-    assert first_locked.wait(LOCK_WAIT_SECONDS)
-    two.start()
-    two.join(timeout=0.5)
-    waited = two.is_alive()
-    release_first.set()
-    one.join(LOCK_WAIT_SECONDS)
-    two.join(LOCK_WAIT_SECONDS)
-    assert errors == []
-    assert waited, "the second reader did not wait for the first one's lock"
+    def second(uow: SqlUnitOfWork) -> None:
+        found = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+        assert found is not None
+        seen.append(found.balances)
+
+    assert second_waited_for_first(engine, first, second), "the second reader did not wait"
     assert seen == [{"EUR": Money.of("12.50", "EUR")}]
 
 
