@@ -175,12 +175,10 @@ class SeatUsage:
         return max(0, self.free_allowed - self.free_used)
 
 
-# Rosters up to this size are walked to find a member; larger ones are indexed once.
+# Rosters up to this size are walked to find a member; larger ones are indexed once (kept as
+# ``seat_holders``' answers are: a change's decisions ask the roster it starts from again and
+# again, and so does the next change made from it).
 _WALKED = 32
-# The last rosters indexed by (workspace, e-mail): rosters a change starts from, asked again by
-# each decision of the change and by the next change made from them.
-_RECENT = 6
-_recent_indexes: tuple[tuple[Roster, dict[RosterKey, Member]], ...] = ()
 
 
 def _member_at(roster: Roster, key: RosterKey) -> Member | None:
@@ -192,14 +190,12 @@ def _member_at(roster: Roster, key: RosterKey) -> Member | None:
             if member.email == email and member.workspace == workspace:
                 return member
         return None
-    global _recent_indexes
-    recent = _recent_indexes
-    for indexed, index in recent:
-        if indexed is roster:
-            return index.get(key)
+    known = _known_indexes.get(id(members))
+    if known is not None and known[0] is members:
+        return known[1].get(key)
     index = {(m.workspace, m.email): m for m in members}
-    # Holding the roster keeps its id from being reused while its index is kept.
-    _recent_indexes = ((roster, index), *recent[: _RECENT - 1])
+    # The entry holds the members, so their id is not reused while it is kept.
+    _known_indexes.put(id(members), (members, index), len(members))
     return index.get(key)
 
 
@@ -383,7 +379,8 @@ class _HoldersEntry(NamedTuple):
         )
 
 
-# What ``seat_holders`` and ``earliest_expiry`` worked out, by roster. One seat change asks them
+# What ``seat_holders`` and ``earliest_expiry`` worked out, by roster (and ``Roster.find``'s
+# indexes of large rosters). One seat change asks them
 # several times about the rosters before and after it (the check, the usage before and after, the
 # ledger), and the next change of the subscription asks again about the roster the last one left,
 # however many other subscriptions' changes came between; each answer walks the whole roster.
@@ -422,6 +419,7 @@ _ANSWERS_HELD = 1024
 _MEMBERS_HELD = 50_000
 _known_holders: _Answers[tuple[int, int], _HoldersEntry] = _Answers()
 _known_expiries: _Answers[int, tuple[tuple[Member, ...], datetime | None]] = _Answers()
+_known_indexes: _Answers[int, tuple[tuple[Member, ...], dict[RosterKey, Member]]] = _Answers()
 
 
 def _made_from(

@@ -260,7 +260,7 @@ def _send(
     return readers
 
 
-def _sql_of(queued: Sequence[_Queued], reads: Sequence[tuple[_Compiled, Any]] = ()) -> str:
+def _sql_of(queued: Sequence[_Queued], reads: Sequence[tuple[_Compiled, Any]]) -> str:
     """The text of what ``_send`` sent, each statement once, for an error to name."""
     sql = [q.plan.sql for q in queued] + [plan.sql for plan, _ in reads]
     return "; ".join(dict.fromkeys(sql))

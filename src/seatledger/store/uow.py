@@ -69,7 +69,6 @@ class SqlUnitOfWork:
     def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self.engine = engine
         self.read_only = read_only
-        self._connection: Connection | None = None
         self._open = source = _OpenConnection()
         self._after_commit: list[Callable[[], None]] = []
         later = self._after_commit.append
@@ -102,7 +101,7 @@ class SqlUnitOfWork:
         return self._open.connection
 
     def __enter__(self) -> Self:
-        if self._connection is not None:
+        if self._open.current is not None:
             raise RuntimeError("This unit of work is open already: one transaction at a time.")
         connection = self.engine.connect()
         try:
@@ -110,7 +109,7 @@ class SqlUnitOfWork:
         except BaseException:
             connection.close()
             raise
-        self._connection = self._open.current = connection
+        self._open.current = connection
         return self
 
     def __exit__(
@@ -119,8 +118,7 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        connection, self._connection = self._connection, None
-        self._open.current = None
+        connection, self._open.current = self._open.current, None
         self._after_commit.clear()
         if connection is None:
             return
