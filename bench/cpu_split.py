@@ -40,8 +40,9 @@ def _cpu_seconds(pid: str) -> float:
     return (int(fields[_USER]) + int(fields[_SYSTEM])) / _TICKS
 
 
-def _server_seconds() -> float:
-    total = 0.0
+def _server_seconds() -> dict[str, float]:
+    """The CPU seconds of every ``postgres`` process now, by pid."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -50,8 +51,15 @@ def _server_seconds() -> float:
         except OSError:
             continue
         if command.startswith("postgres"):
-            total += _cpu_seconds(entry.name)
-    return total
+            found[entry.name] = _cpu_seconds(entry.name)
+    return found
+
+
+def _server_used(before: dict[str, float]) -> float:
+    """The CPU the ``postgres`` processes used since ``before``, process by process: one that
+    ended meanwhile (a backend whose connection closed) is left out rather than subtracted, one
+    that began meanwhile counts whole."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in _server_seconds().items())
 
 
 def main(workers: int, ops: int, rounds: int) -> None:
@@ -69,7 +77,7 @@ def main(workers: int, ops: int, rounds: int) -> None:
             for side in ("engine", "baseline"):
                 seat_workers._analyze(db)
                 client = sum(_cpu_seconds(pid) for pid in pids)
-                server = _server_seconds()
+                server_before = _server_seconds()
                 started = time.perf_counter()
                 futures = [
                     pool.submit(seat_workers.work, db, side, subs, f"{side}{run}w{w}", ops, w * ops)
@@ -79,7 +87,7 @@ def main(workers: int, ops: int, rounds: int) -> None:
                 wall = time.perf_counter() - started
                 done = workers * ops
                 client = sum(_cpu_seconds(pid) for pid in pids) - client
-                server = _server_seconds() - server
+                server = _server_used(server_before)
                 print(
                     f"{side}: {wall / done * 1e3:.2f} ms/op wall, client {client / done * 1e3:.2f}"
                     f" ms/op, server {server / done * 1e3:.2f} ms/op, p50"
