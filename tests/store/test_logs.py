@@ -31,7 +31,10 @@ def public_methods(cls: type) -> set[str]:
         pytest.param(ports.LedgerRepository, SqlLedger, {"append", "entries"}, id="ledger"),
         pytest.param(ports.AuditRepository, SqlAudit, {"append", "entries"}, id="audit"),
         pytest.param(
-            ports.CreditRepository, SqlCredits, {"add", "balance", "entries"}, id="credits"
+            ports.CreditRepository,
+            SqlCredits,
+            {"add", "balance", "spendable_balance", "entries"},
+            id="credits",
         ),
     ],
 )

@@ -29,7 +29,8 @@ from seatledger.domain.seats import normalize_email, seat_holders
 from seatledger.service.billing_engine import advance, follow_usage, snapshot
 from seatledger.service.changes import actor_roles
 from seatledger.service.context import Services
-from seatledger.service.gateway import load_state_by_id, save_state, subscription_for
+from seatledger.service.credit_locks import load_locked_states, refresh_balance
+from seatledger.service.gateway import save_state, subscription_for
 from seatledger.service.results import InvoiceView, credit_created
 from seatledger.service.state import (
     AuditEntry,
@@ -124,8 +125,11 @@ def record_activities(
         outcomes: dict[int, ActivityOutcome] = {}
         invoices: list[InvoiceView] = []
         credited: dict[str, Money] = {}
-        for sub_id in sorted(by_subscription):
-            state = load_state_by_id(uow, account_id, sub_id)
+        states = load_locked_states(uow, account_id, by_subscription)
+        for position, state in enumerate(states):
+            sub_id = state.subscription_id
+            if position > 0:
+                refresh_balance(uow, state)  # the one before it may have moved it
             effects = Effects()
             at = now_of(uow, state, svc.clock)
             advance(state, effects, until=at)

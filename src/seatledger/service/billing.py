@@ -15,6 +15,7 @@ from seatledger.domain.invoices import InvoiceLine, LineKind, lines_total
 from seatledger.domain.money import Money
 from seatledger.service.billing_engine import advance, next_due
 from seatledger.service.context import Services
+from seatledger.service.credit_locks import guard_balance
 from seatledger.service.gateway import invoice_view, load_state_by_id, save_state
 from seatledger.service.ports import Account, SubscriptionStatus
 from seatledger.service.results import InvoiceView
@@ -43,6 +44,7 @@ def bring_up_to_date(
             if due is None or due > until:
                 uow.rollback()
                 continue
+            guard_balance(uow, state)
             effects = Effects()
             advance(state, effects, until=until)
             issued.extend(save_state(uow, state, effects, at=until))

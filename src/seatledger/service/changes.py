@@ -16,6 +16,7 @@ from seatledger.domain.errors import Conflict
 from seatledger.domain.seats import MemberStatus, normalize_email
 from seatledger.service.billing_engine import advance, snapshot
 from seatledger.service.context import Services
+from seatledger.service.credit_locks import guard_balance
 from seatledger.service.gateway import draft_views, load_state, save_state
 from seatledger.service.results import ChangeResult, credit_created
 from seatledger.service.state import AuditEntry, Effects, SubscriptionState, SubscriptionStatus
@@ -52,6 +53,7 @@ def change_subscription(
     """
     with svc.uow() as uow:
         state = load_state(uow, account_id, workspace)
+        guard_balance(uow, state)
         at = now_of(uow, state, svc.clock)
         effects = Effects()
         advance(state, effects, until=at)

@@ -33,6 +33,7 @@ from seatledger.service.billing_engine import (
 )
 from seatledger.service.changes import Mutation, change_subscription
 from seatledger.service.context import Services
+from seatledger.service.credit_locks import guard_balance
 from seatledger.service.gateway import create_state, credit_balance, load_state
 from seatledger.service.results import ChangeResult, credit_created
 from seatledger.service.state import (
@@ -130,6 +131,7 @@ def subscribe(
     effects = Effects()
     with svc.uow() as uow:
         state.balance = credit_balance(uow, account_id, policy.currency)
+        guard_balance(uow, state)
         open_subscription(state, effects, start=at)
         effects.events.append(
             Event("subscription.created", {"workspaces": list(workspaces), "seats": seats})

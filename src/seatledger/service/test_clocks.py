@@ -21,7 +21,8 @@ from seatledger.domain.errors import InvalidInput
 from seatledger.domain.periods import require_utc
 from seatledger.service.billing_engine import advance, next_due
 from seatledger.service.context import Services
-from seatledger.service.gateway import load_state_by_id, save_state
+from seatledger.service.credit_locks import load_locked_states, refresh_balance
+from seatledger.service.gateway import save_state
 from seatledger.service.ports import SubscriptionStatus, TestClock, UnitOfWork, new_id
 from seatledger.service.results import InvoiceView
 from seatledger.service.state import Effects, SubscriptionState
@@ -86,8 +87,8 @@ def attach_test_clock(
             ]
         else:
             ids = [subscription_id]
-        for sub_id in sorted(ids):
-            state = load_state_by_id(uow, account_id, sub_id)
+        for state in load_locked_states(uow, account_id, ids):
+            sub_id = state.subscription_id
             if state.test_clock_id == clock.id:
                 continue
             if state.test_clock_id is not None:
@@ -104,6 +105,7 @@ def attach_test_clock(
                     f"last change at {last.isoformat()}: a clock never takes one back in time",
                 )
             state.test_clock_id = clock.id
+            refresh_balance(uow, state)  # an attach before it in this loop may have moved it
             effects = Effects()
             advance(state, effects, until=clock.now_at)
             issued.extend(save_state(uow, state, effects, at=clock.now_at))
@@ -132,12 +134,15 @@ def advance_test_clock(
                 f"a test clock never moves backwards: {to.isoformat()} is before "
                 f"{clock.now_at.isoformat()}",
             )
-        # Locked in id order, the order every advance of this clock uses.
-        states = [
-            load_state_by_id(uow, account_id, s.id)
-            for s in sorted(uow.subscriptions.for_account(account_id), key=lambda s: s.id)
-            if s.test_clock_id == clock.id and s.status is SubscriptionStatus.ACTIVE
-        ]
+        states = load_locked_states(
+            uow,
+            account_id,
+            [
+                s.id
+                for s in uow.subscriptions.for_account(account_id)
+                if s.test_clock_id == clock.id and s.status is SubscriptionStatus.ACTIVE
+            ],
+        )
         while True:
             due = [(d, s.subscription_id, s) for s in states if (d := next_due(s)) is not None]
             due = [entry for entry in due if entry[0] <= to]
@@ -145,7 +150,7 @@ def advance_test_clock(
                 break
             at, _, state = min(due, key=lambda entry: (entry[0], entry[1]))
             # Another subscription of the account may have moved the shared balance meanwhile.
-            state.balance = uow.credits.balance(account_id, state.policy.currency)
+            refresh_balance(uow, state)
             effects = Effects()
             advance(state, effects, until=at)
             issued.extend(save_state(uow, state, effects, at=at))

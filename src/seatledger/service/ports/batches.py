@@ -70,7 +70,9 @@ class RenewalBatchRepository(Protocol):
         """The stored parts of each subscription, one query per table whatever the batch size."""
 
     def balances(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Money]:
-        """The credit balance of each (account id, currency)."""
+        """The credit balance of each (account id, currency), read once every account of
+        ``keys`` is locked (in account order, until the transaction ends): the batch may spend
+        them (``CreditRepository.spendable_balance``)."""
 
     def number_invoices(self, counts: Mapping[str, int]) -> dict[str, int]:
         """Reserve ``counts[account]`` invoice numbers per account and return the first of each.

@@ -372,6 +372,11 @@ class CreditRepository(Protocol):
     def balance(self, account_id: str, currency: str) -> Money:
         """The sum of the account's movements in ``currency`` (zero when none)."""
 
+    def spendable_balance(self, account_id: str, currency: str) -> Money:
+        """``balance``, read once the account's row is locked (until the transaction ends): what a
+        transaction about to spend credit reads, so two never spend the same credit. Take it after
+        every subscription lock of the transaction (``service/credit_locks.py``)."""
+
     def entries(self, account_id: str) -> tuple[CreditEntry, ...]: ...
 
 

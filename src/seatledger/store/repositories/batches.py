@@ -198,6 +198,10 @@ class SqlRenewalBatches(Repository):
         found = {key: Money.zero(key[1]) for key in wanted}
         if not wanted:
             return found
+        # Locked first, in account order: a balance is read under its account's lock, so two
+        # runs (or a run and a seat change) never spend the same credit, and a run's accounts
+        # are all locked before any of them is read, in the order every run takes them.
+        self._lock_accounts(sorted({account_id for account_id, _ in wanted}))
         ce = credit_entries
         for row in self._conn.execute(
             select(ce.c.account_id, ce.c.currency, func.sum(ce.c.amount_minor).label("total"))
@@ -207,18 +211,30 @@ class SqlRenewalBatches(Repository):
             found[(row.account_id, row.currency)] = Money.from_minor(int(row.total), row.currency)
         return found
 
+    def _lock_accounts(self, ids: Sequence[str]) -> None:
+        if self._conn.dialect.name == "sqlite":
+            return  # its writers take turns (BEGIN IMMEDIATE): the transaction is alone already
+        self._conn.execute(
+            select(accounts.c.id)
+            .where(ids_in(self._conn, accounts.c.id, ids))
+            .order_by(accounts.c.id)
+            .with_for_update(key_share=True)
+        ).all()
+
     def number_invoices(self, counts: Mapping[str, int]) -> dict[str, int]:
         ids = sorted(account_id for account_id, n in counts.items() if n > 0)
         if not ids:
             return {}
-        # Locked in id order first: one multi-row UPDATE would lock in whatever order the plan
-        # visits the rows, and two runs sharing accounts could then deadlock.
+        # Locked in id order first (``balances`` locked them already; this takes the counters):
+        # one multi-row UPDATE would lock in whatever order the plan visits the rows, and two
+        # runs sharing accounts could then deadlock. FOR NO KEY UPDATE, as an UPDATE of the
+        # counter takes: rows referring to the account stay free to be written meanwhile.
         current = dict(
             self._conn.execute(
                 select(accounts.c.id, accounts.c.invoice_counter)
                 .where(ids_in(self._conn, accounts.c.id, ids))
                 .order_by(accounts.c.id)
-                .with_for_update()
+                .with_for_update(key_share=True)
             ).all()
         )
         missing = set(ids) - current.keys()

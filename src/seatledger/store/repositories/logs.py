@@ -31,6 +31,7 @@ from seatledger.store.repositories._common import (
     next_seq_of,
 )
 from seatledger.store.tables import (
+    accounts,
     audit_log,
     audit_log_seq,
     credit_entries,
@@ -74,6 +75,11 @@ _OUTBOX_APPEND = {k: v.returning(webhook_outbox) for k, v in _OUTBOX_INSERT.item
 _BALANCE = select(func.coalesce(func.sum(credit_entries.c.amount_minor), 0)).where(
     credit_entries.c.account_id == bindparam("account_id"),
     credit_entries.c.currency == bindparam("currency"),
+)
+_ACCOUNT_LOCK = (
+    select(accounts.c.id)
+    .where(accounts.c.id == bindparam("account_id"))
+    .with_for_update(key_share=True)
 )
 # An account's balance in each currency it has entries in (``balances_of`` maps the rows).
 BALANCES = (
@@ -358,6 +364,12 @@ class SqlCredits(Repository):
             self._conn, _BALANCE, {"account_id": account_id, "currency": currency}
         )
         return Money.from_minor(int(total), currency)
+
+    def spendable_balance(self, account_id: str, currency: str) -> Money:
+        # FOR NO KEY UPDATE, as the invoice counter's own update takes: it leaves the rows that
+        # refer to the account (every table's foreign key) free to be written meanwhile.
+        self._conn.execute(_ACCOUNT_LOCK, {"account_id": account_id})
+        return self.balance(account_id, currency)
 
     def entries(self, account_id: str) -> tuple[CreditEntry, ...]:
         rows = self._conn.execute(
