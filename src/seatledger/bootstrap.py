@@ -66,6 +66,7 @@ def bootstrap(
         uow=lambda: SqlUnitOfWork(engine),
         clock=clock or SystemClock(),
         lookups=lambda: SqlLookups(engine),
+        concurrent_writes=engine.dialect.name == "postgresql",
         engine=engine,
         database_url=display_url(resolved),
     )

@@ -197,6 +197,8 @@ def test_an_account_with_a_renewal_the_batch_cannot_write_is_left_whole_to_the_g
         with runtime.uow() as uow:
             batch = uow.subscriptions.claim_due(clock.now(), limit=10)
             renewed = renewals.renew_batch(uow, batch, until=clock.now(), at=clock.now())
+            assert renewed.writes is not None
+            uow.renewal_batches.write(renewed.writes)
             uow.commit()
     assert sorted(s.account_id for s in batch) == sorted([mixed, mixed, plain_account])
     assert [s.account_id for s in renewed.left] == [mixed, mixed]

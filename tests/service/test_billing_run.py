@@ -3,7 +3,10 @@ reports a subscription it cannot bill (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from billing_builders import (
@@ -27,7 +30,7 @@ from seatledger.domain.periods import Period
 from seatledger.policy_files import resolve_policy
 from seatledger.service import accounts, members, subscriptions, test_clocks
 from seatledger.service.billing_run import BillingRunSummary, count_due, run_billing
-from seatledger.service.ports import InvoiceKind, InvoiceStatus, SubscriptionStatus
+from seatledger.service.ports import InvoiceKind, InvoiceStatus, SubscriptionStatus, UnitOfWork
 from seatledger.store.tables import addons
 
 
@@ -202,9 +205,13 @@ def test_a_subscription_that_cannot_be_renewed_is_reported_and_the_others_are_bi
         ]
 
 
+@pytest.mark.parametrize("batch_size", [6, 2])
 def test_a_write_refused_half_way_rolls_back_its_batch_which_is_billed_one_by_one(
-    database_url: str,
+    database_url: str, batch_size: int
 ) -> None:
+    """With batches of 2 the refused batch shares its account with the next one, which on
+    PostgreSQL is priced (and holds the account's lock) while the refused one is written: it is
+    committed before the refused batch is billed again, one subscription at a time."""
     seeded = seed_due(database_url, accounts_count=2, per_account=3, anchor=at("2026-01-01"))
     account_id, clashing = seeded.subscriptions[4]
     with runtime_at(database_url, at("2026-02-10")) as (runtime, _):
@@ -227,7 +234,7 @@ def test_a_write_refused_half_way_rolls_back_its_batch_which_is_billed_one_by_on
                 renewal_of=period.start,
             )
             uow.commit()
-        summary = run_billing(runtime, batch_size=6)
+        summary = run_billing(runtime, batch_size=batch_size)
         assert summary.subscriptions_billed == 5
         assert [(f.subscription_id, f.code) for f in summary.failures] == [(clashing, "conflict")]
         assert runtime.engine is not None
@@ -235,3 +242,93 @@ def test_a_write_refused_half_way_rolls_back_its_batch_which_is_billed_one_by_on
         assert all(n == 1 for n in counts.values())
         assert len(counts) == 6
         assert_gapless(invoice_numbers(runtime.engine), seeded.accounts)
+
+
+class _Spied:
+    """A unit of work that logs its claims (how many it got) and its commits, with the thread.
+
+    A commit on another thread than the test's waits (up to 5 s) until the next claim is logged,
+    so the log's order is the same in every run: a run that waited for each commit before its
+    next claim would log the commit first anyway (after the wait)."""
+
+    def __init__(self, inner: UnitOfWork, log: list[tuple[str, int, str]]) -> None:
+        self._inner, self._log = inner, log
+        self._claims_seen = 0
+
+    def __enter__(self) -> _Spied:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._inner.__exit__(*exc)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    @property
+    def subscriptions(self) -> Any:
+        spied, inner = self, self._inner.subscriptions
+
+        class Claims:
+            def __getattr__(self, name: str) -> Any:
+                return getattr(inner, name)
+
+            def claim_due(self, until: datetime, *, limit: int) -> Any:
+                found = inner.claim_due(until, limit=limit)
+                with _CLAIMED:
+                    spied._log.append(("claim", len(found), threading.current_thread().name))
+                    spied._claims_seen = _claims(spied._log)
+                    _CLAIMED.notify_all()
+                return found
+
+        return Claims()
+
+    def commit(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            with _CLAIMED:
+                _CLAIMED.wait_for(lambda: _claims(self._log) > self._claims_seen, timeout=5)
+        self._inner.commit()
+        self._log.append(("commit", 0, threading.current_thread().name))
+
+
+_CLAIMED = threading.Condition()
+
+
+def _claims(log: list[tuple[str, int, str]]) -> int:
+    return sum(1 for event, _, _ in log if event == "claim")
+
+
+def test_on_postgresql_a_batch_is_written_while_the_next_is_priced(database_url: str) -> None:
+    """PostgreSQL: each batch is committed on the run's writing thread, and the next batch is
+    claimed before the one before it commits. SQLite (its writers take turns): every batch is
+    committed on the caller's thread before the next is claimed."""
+    seed_due(database_url, accounts_count=3, per_account=2, anchor=at("2026-01-01"))
+    with runtime_at(database_url, at("2026-02-10")) as (runtime, _):
+        log: list[tuple[str, int, str]] = []
+        spied = replace(runtime, uow=lambda: _Spied(runtime.uow(), log))
+        summary = run_billing(spied, batch_size=2)
+    assert summary.subscriptions_billed == 6
+    main = threading.main_thread().name
+    events = [(event, n, "main" if thread == main else "writer") for event, n, thread in log]
+    assert runtime.engine is not None
+    assert runtime.concurrent_writes == (runtime.engine.dialect.name == "postgresql")
+    if runtime.concurrent_writes:
+        assert events == [
+            ("claim", 2, "main"),
+            ("claim", 2, "main"),
+            ("commit", 0, "writer"),
+            ("claim", 2, "main"),
+            ("commit", 0, "writer"),
+            ("claim", 0, "main"),
+            ("commit", 0, "writer"),
+        ]
+    else:
+        assert events == [
+            ("claim", 2, "main"),
+            ("commit", 0, "main"),
+            ("claim", 2, "main"),
+            ("commit", 0, "main"),
+            ("claim", 2, "main"),
+            ("commit", 0, "main"),
+            ("claim", 0, "main"),
+        ]

@@ -5,23 +5,26 @@ locked; on PostgreSQL rows another worker holds are skipped, ``FOR UPDATE SKIP L
 renews each one with the billing engine in the claiming transaction, one transaction per batch.
 A renewal moves the subscription's period forward in the same transaction that writes its invoice,
 and the store refuses a second renewal invoice for a (subscription, period): a run killed at any
-point loses at most its open batch, which the next run bills again from scratch. Invoice numbers
-are allocated in that transaction too, so a killed batch leaves no gap.
+point loses at most its open batches (two on PostgreSQL, where one is written while the next is
+priced), which the next run bills again from scratch. Invoice numbers are allocated in that
+transaction too, so a killed batch leaves no gap.
 
-Several runs (processes) can share the work on PostgreSQL. Inside a batch the subscriptions are
-billed in (account, subscription) order, so two workers take the accounts' invoice counter locks in
-the same order and never wait on each other in a circle. On SQLite writers take turns.
+Several runs (processes) can share the work on PostgreSQL. A batch locks its accounts in account
+order before it reads their credit balances, so two batches (of one run or of two) never wait on
+each other in a circle, and never spend one credit twice. On SQLite writers take turns.
 
 Subscriptions attached to a test clock are left out: their clock bills them
 (``service/test_clocks.py``). Role expiries are not run here: every use case runs them at their own
 instant before it changes a subscription, and a renewal runs the ones due before it.
 
-Memory stays flat: only one batch of subscriptions is loaded at a time.
+Memory stays flat: at most two batches of subscriptions are held at a time.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -31,7 +34,7 @@ from seatledger.domain.periods import require_utc
 from seatledger.service.billing_engine import advance, next_due
 from seatledger.service.context import Services
 from seatledger.service.gateway import load_state_by_id, save_state
-from seatledger.service.ports import Subscription, UnitOfWork
+from seatledger.service.ports import RenewalWrites, Subscription, UnitOfWork
 from seatledger.service.renewals import renew_batch
 from seatledger.service.results import InvoiceView
 from seatledger.service.state import Effects, InvoiceKind
@@ -118,34 +121,120 @@ def run_billing(
     what each committed batch did. A subscription whose renewal is refused (a ``SeatLedgerError``)
     is reported in ``failures`` and left due; the others are billed. ``until`` in the future is
     refused (``InvalidInput`` naming ``until``).
+
+    Where two units of work can write at once (``Services.concurrent_writes``), a batch's rows are
+    written and committed on a thread of their own while the next batch is claimed and priced: the
+    database's work on one batch overlaps the engine's on the next. The next claim skips the rows
+    the batch being written still holds, and its accounts' locks wait for that batch's commit.
     """
     if batch_size < 1:
         raise InvalidInput("batch_size", f"must be at least 1, got {batch_size}")
     until = due_until(svc, until)
-    summary = BillingRunSummary(until=until)
-    failed: dict[tuple[str, str], BillingFailure] = {}
-    while True:
-        with svc.uow() as uow:
+    with (
+        ThreadPoolExecutor(1, "billing-writes") if svc.concurrent_writes else nullcontext() as pool
+    ):
+        run = _Run(svc, until, on_batch, pool)
+        while (priced := run.price_next(batch_size)) is not None:
+            run.write(priced)
+        run.drain()
+    return replace(run.summary, failures=tuple(run.failed.values()))
+
+
+@dataclass
+class _Priced:
+    """A claimed batch, renewed in its unit of work (``unit`` closes it) and not written yet, or
+    (``uow`` None) one whose renewal was refused half-way and rolled back."""
+
+    batch: list[Subscription]
+    done: BillingRunSummary
+    uow: UnitOfWork | None = None
+    unit: ExitStack = field(default_factory=ExitStack)
+    writes: RenewalWrites | None = None
+
+
+def _finish(priced: _Priced) -> bool:
+    """Write the batch's rows and commit; False when a write was refused (rolled back)."""
+    assert priced.uow is not None
+    with priced.unit:
+        try:
+            if priced.writes is not None:
+                priced.uow.renewal_batches.write(priced.writes)
+        except SeatLedgerError:
+            priced.uow.rollback()
+            return False
+        priced.uow.commit()
+        return True
+
+
+class _Run:
+    """One billing run's progress: its summary, the subscriptions that failed, and the batch
+    being written on ``pool``'s thread (at most one; None: every batch is written in turn)."""
+
+    def __init__(
+        self,
+        svc: Services,
+        until: datetime,
+        on_batch: BatchCallback | None,
+        pool: ThreadPoolExecutor | None,
+    ) -> None:
+        self.svc, self.until, self.on_batch, self.pool = svc, until, on_batch, pool
+        self.summary = BillingRunSummary(until=until)
+        self.failed: dict[tuple[str, str], BillingFailure] = {}
+        self._writing: tuple[_Priced, Future[bool]] | None = None
+
+    def price_next(self, batch_size: int) -> _Priced | None:
+        """Claim and renew the next batch (None: nothing is due any more)."""
+        unit = ExitStack()
+        uow = unit.enter_context(self.svc.uow())
+        try:
             # Subscriptions that failed stay due and come first; ask for enough to get past them.
-            claimed = uow.subscriptions.claim_due(until, limit=batch_size + len(failed))
-            batch = [s for s in claimed if (s.account_id, s.id) not in failed]
+            claimed = uow.subscriptions.claim_due(self.until, limit=batch_size + len(self.failed))
+            batch = [s for s in claimed if (s.account_id, s.id) not in self.failed]
             if not batch:
-                break
+                unit.close()
+                return None
             try:
-                done = _bill(uow, batch, until, svc.clock.now(), failed)
+                done, writes = _bill(uow, batch, self.until, self.svc.clock.now(), self.failed)
             except SeatLedgerError:
                 # A write was refused half-way through one subscription: nothing of this batch
                 # is kept, and its subscriptions are billed one per transaction instead.
                 uow.rollback()
-                done = None
-            else:
-                uow.commit()
-        if done is None:
-            done = _bill_one_by_one(svc, batch, until, failed)
-        summary = summary.merged(done)
-        if on_batch is not None:
-            on_batch(done)
-    return replace(summary, failures=tuple(failed.values()))
+                unit.close()
+                return _Priced(batch, BillingRunSummary(until=self.until))
+        except BaseException:
+            unit.close()
+            raise
+        return _Priced(batch, done, uow, unit, writes)
+
+    def write(self, priced: _Priced) -> None:
+        """Write and commit ``priced`` (on the pool's thread when there is one), then settle the
+        batch written before it."""
+        if priced.uow is None:
+            self.drain()
+            self._settle(priced, committed=False)
+        elif self.pool is None:
+            self._settle(priced, committed=_finish(priced))
+        else:
+            previous, self._writing = self._writing, (priced, self.pool.submit(_finish, priced))
+            if previous is not None:
+                self._settle(previous[0], committed=previous[1].result())
+
+    def drain(self) -> None:
+        """Wait for the batch being written, if any, and settle it."""
+        job, self._writing = self._writing, None
+        if job is not None:
+            self._settle(job[0], committed=job[1].result())
+
+    def _settle(self, priced: _Priced, *, committed: bool) -> None:
+        done = priced.done
+        if not committed:
+            # The batch written after this one may hold accounts it needs: that one commits
+            # first, then this one is billed one subscription per transaction.
+            self.drain()
+            done = _bill_one_by_one(self.svc, priced.batch, self.until, self.failed)
+        self.summary = self.summary.merged(done)
+        if self.on_batch is not None:
+            self.on_batch(done)
 
 
 def _bill(
@@ -154,7 +243,8 @@ def _bill(
     until: datetime,
     at: datetime,
     failed: dict[tuple[str, str], BillingFailure],
-) -> BillingRunSummary:
+) -> tuple[BillingRunSummary, RenewalWrites | None]:
+    """Renew ``batch``: what it did, and the set-based renewals' rows, not written yet."""
     renewed = renew_batch(uow, batch, until=until, at=at)
     for sub in batch:
         exc = renewed.failed.get((sub.account_id, sub.id))
@@ -163,8 +253,7 @@ def _bill(
     issued = list(renewed.issued)
     billed = renewed.billed
     # What a renewal writes besides its own rows (a role expiry, an event) goes through the
-    # gateway, one subscription at a time, in account order: every worker takes the accounts'
-    # invoice counter locks in the same order.
+    # gateway, one subscription at a time, in account order (the batch's accounts are locked).
     for sub in renewed.left:
         state = load_state_by_id(uow, sub.account_id, sub.id)
         due = next_due(state)
@@ -179,7 +268,7 @@ def _bill(
             continue
         issued.extend(save_state(uow, state, effects, at=at))
         billed += 1
-    return _summary(until, billed, issued)
+    return _summary(until, billed, issued), renewed.writes
 
 
 def _bill_one_by_one(
@@ -192,7 +281,12 @@ def _bill_one_by_one(
     for sub in sorted(batch, key=lambda s: (s.account_id, s.id)):
         with svc.uow() as uow:
             try:
-                done = _bill(uow, [sub], until, svc.clock.now(), failed)
+                # Locked and read again: the batch's rollback let go of it, and since then the
+                # next batch (or another run) may have billed it.
+                locked = uow.subscriptions.get_for_update(sub.account_id, sub.id)
+                done, writes = _bill(uow, [locked], until, svc.clock.now(), failed)
+                if writes is not None:
+                    uow.renewal_batches.write(writes)
             except SeatLedgerError as exc:
                 uow.rollback()
                 failed[(sub.account_id, sub.id)] = _failure(sub, exc)

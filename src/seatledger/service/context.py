@@ -17,6 +17,9 @@ class Services:
     clock: Clock
     # Units of work for lookups, each statement standing alone (see ``lookup``); None: ``uow``.
     lookups: Callable[[], UnitOfWork] | None = None
+    # Whether two units of work can write at once (PostgreSQL; SQLite's writers take turns): the
+    # billing run then writes and commits one batch while it prices the next.
+    concurrent_writes: bool = False
 
     def lookup(self) -> UnitOfWork:
         """A unit of work for reads whose every statement stands alone (a key, a name by id):

@@ -3,8 +3,9 @@
 The billing run hands over a batch it has locked (``claim_due``). Its stored parts are read with one
 query per table (``renewal_batches.parts``), every subscription is advanced by the same billing
 engine as everywhere else (``advance``: renewals and role expiries in time order), and the
-renewals are written with one statement per table (``renewal_batches.write``), their invoice
-numbers reserved per account in one step.
+renewals' rows are made ready to be written with one statement per table (``RenewedBatch.writes``
+for ``renewal_batches.write``), their invoice numbers reserved per account in one step. The caller
+writes them, so the billing run can write one batch while it prices the next.
 
 Only a renewal that writes no more than a renewal writes goes this way: no roster change (a role
 expiry), no new pending line, no event besides ``invoice.issued``, no person named in the ledger or
@@ -47,12 +48,14 @@ from seatledger.service.state import Effects, SubscriptionState
 
 @dataclass
 class RenewedBatch:
-    """What ``renew_batch`` wrote, and the subscriptions it left to the one-at-a-time path."""
+    """What ``renew_batch`` renewed (``writes``: its rows, for ``renewal_batches.write``; None
+    when it renewed none), and the subscriptions it left to the one-at-a-time path."""
 
     billed: int = 0
     issued: list[InvoiceView] = field(default_factory=list)
     left: list[Subscription] = field(default_factory=list)
     failed: dict[tuple[str, str], SeatLedgerError] = field(default_factory=dict)
+    writes: RenewalWrites | None = None
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,11 @@ class _Renewal:
 def renew_batch(
     uow: UnitOfWork, batch: Sequence[Subscription], *, until: datetime, at: datetime
 ) -> RenewedBatch:
-    """Renew every subscription of ``batch`` (claimed, so locked) that is due by ``until``.
+    """Renew every subscription of ``batch`` (claimed, so locked) that is due by ``until``: the
+    invoice numbers are reserved (in ``uow``'s transaction) and the rows to write are returned in
+    ``writes``, which the caller writes in that same transaction.
 
-    Writes nothing for a subscription whose renewal is refused (it is reported in ``failed``), nor
+    Renews nothing for a subscription whose renewal is refused (it is reported in ``failed``), nor
     for one that is not due any more (another worker billed it). ``at`` is the instant the rows are
     written (``created_at`` of invoices and events)."""
     outcome = RenewedBatch()
@@ -105,7 +110,7 @@ def renew_batch(
         if s.account_id in left_accounts and (s.account_id, s.id) not in outcome.failed
     ]
     if renewals:
-        outcome.issued = _write(uow, renewals, at)
+        outcome.writes, outcome.issued = _rows_of(uow, renewals, at)
         outcome.billed = len(renewals)
     return outcome
 
@@ -160,7 +165,9 @@ def _plain(state: SubscriptionState, roster_before: Roster, effects: Effects) ->
     )
 
 
-def _write(uow: UnitOfWork, renewals: Sequence[_Renewal], at: datetime) -> list[InvoiceView]:
+def _rows_of(
+    uow: UnitOfWork, renewals: Sequence[_Renewal], at: datetime
+) -> tuple[RenewalWrites, list[InvoiceView]]:
     counts: dict[str, int] = {}
     for r in renewals:
         counts[r.sub.account_id] = counts.get(r.sub.account_id, 0) + len(r.effects.invoices)
@@ -169,18 +176,16 @@ def _write(uow: UnitOfWork, renewals: Sequence[_Renewal], at: datetime) -> list[
     views: list[InvoiceView] = []
     for r in renewals:
         views.extend(_add(rows, r, next_number, at))
-    uow.renewal_batches.write(
-        RenewalWrites(
-            subscriptions=rows.subscriptions,
-            invoices=rows.invoices,
-            billed_pending=rows.billed_pending,
-            credits=rows.credits,
-            ledger=rows.ledger,
-            audit=rows.audit,
-            outbox=rows.outbox,
-        )
+    writes = RenewalWrites(
+        subscriptions=rows.subscriptions,
+        invoices=rows.invoices,
+        billed_pending=rows.billed_pending,
+        credits=rows.credits,
+        ledger=rows.ledger,
+        audit=rows.audit,
+        outbox=rows.outbox,
     )
-    return views
+    return writes, views
 
 
 @dataclass
