@@ -27,7 +27,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from bench import billing_baseline
-from bench.backends import Db, NoServer, Raw, database
+from bench.backends import Db, NoServer, Raw, analyze, database
 from bench.billing_baseline import COPY_STEP
 from bench.harness import Result, Sizes, alternate_sides, median, not_measured, ratio, timed
 from bench.world import START_AT, clone_accounts, compare_accounts, new_subscription
@@ -130,6 +130,7 @@ def check_renewals(raw: Raw, reference: str, n: int) -> Any:
 
 def _measure(name: str, db: Db, n: int, sizes: Sizes) -> Result:
     reference, _ = seed(db, n)
+    analyze(db)
     raw = db.raw()
     reports: list[dict[str, Any]] = []
     runs: list[billing_baseline.Written] = []

@@ -18,7 +18,7 @@ import time
 
 from dateutil.relativedelta import relativedelta
 
-from bench.backends import database
+from bench.backends import analyze, database
 from bench.billing_run import check_renewals, engine_run, seed
 from bench.world import START_AT
 
@@ -27,6 +27,7 @@ def main(n: int) -> None:
     with database("postgresql") as db:
         started = time.perf_counter()
         reference, _ = seed(db, n)
+        analyze(db)
         seeded = round(time.perf_counter() - started, 1)
         print(json.dumps({"subscriptions": n, "seed_seconds": seeded}), flush=True)
         report = engine_run(db, START_AT + relativedelta(months=1, hours=1), n)

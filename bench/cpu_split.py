@@ -22,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from bench import seat_workers
-from bench.backends import database
+from bench.backends import analyze, database
 from bench.harness import percentile
 from bench.world import START_AT, new_subscription, with_workspace_id
 from seatledger.clock import ManualClock
@@ -75,7 +75,7 @@ def main(workers: int, ops: int, rounds: int) -> None:
         pids = [str(pid) for pid in pool._processes]
         for run in range(rounds):
             for side in ("engine", "baseline"):
-                seat_workers._analyze(db)
+                analyze(db)
                 client = sum(_cpu_seconds(pid) for pid in pids)
                 server_before = _server_seconds()
                 started = time.perf_counter()

@@ -9,7 +9,7 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from bench.backends import Db, Raw
+from bench.backends import Db, Raw, analyze
 from bench.harness import median, percentile, ratio, timed
 from bench.seat_change import engine_invite_and_accept, raw_invite_and_accept
 from bench.world import START_AT, Sub
@@ -56,7 +56,7 @@ def _batch(
 ) -> tuple[float, list[float]]:
     """Wall seconds of ``workers`` processes doing ``ops`` operations each, and every op's."""
     each: list[float] = []
-    _analyze(db)
+    analyze(db)
 
     def go() -> None:
         futures = [
@@ -71,20 +71,6 @@ def _batch(
 def phase_ops(ops: int, workers: int) -> int:
     """How many operations one batch of ``workers`` processes does (at least one each)."""
     return max(1, ops // workers) * workers
-
-
-def _analyze(db: Db) -> None:
-    """PostgreSQL: statistics for the rows written so far, untimed, before each batch. A run
-    writes more than a tenth of the rows of the tables it grows (autovacuum's threshold to
-    analyze one); without fresh statistics the planner takes a workspace of a thousand members
-    for an empty one, and reads all of its rows where an index gives the few it needs."""
-    if db.kind != "postgresql":
-        return
-    raw = db.raw()
-    try:
-        raw.q("ANALYZE")
-    finally:
-        raw.close()
 
 
 def measure(
