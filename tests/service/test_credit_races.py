@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, text
 from seatledger.bootstrap import Runtime, bootstrap
 from seatledger.clock import ManualClock
 from seatledger.domain.money import Money
-from seatledger.service import billing_run, members, subscriptions
+from seatledger.service import billing_run, members, subscriptions, test_clocks
 from seatledger.service.ports import InvoiceKind
 
 pytestmark = pytest.mark.postgres
@@ -84,10 +84,17 @@ def waiting_on_locks(engine: Engine) -> int:
 
 
 def run_while_held(
-    engine: Engine, account_id: str, work: list[Callable[[], object]], *, waiting: int
+    engine: Engine,
+    account_id: str,
+    work: list[Callable[[], object]],
+    *,
+    waiting: int,
+    one_by_one: bool = False,
 ) -> None:
     """Start ``work`` (one thread each) while the account is held; release it once ``waiting``
-    transactions wait on a lock, and wait for all of them. Errors are raised here."""
+    transactions wait on a lock, and wait for all of them. Errors are raised here. With
+    ``one_by_one`` each job is started once the one before it waits on a lock, so they queue
+    for the account in the order given."""
     errors: list[BaseException] = []
 
     def run(job: Callable[[], object]) -> None:
@@ -99,12 +106,11 @@ def run_while_held(
     holder = held_account(engine, account_id)
     threads = [threading.Thread(target=run, args=(job,)) for job in work]
     try:
-        for thread in threads:
+        for started, thread in enumerate(threads, start=1):
             thread.start()
-        deadline = time.monotonic() + WAIT_SECONDS
-        while waiting_on_locks(engine) < waiting and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert waiting_on_locks(engine) == waiting, "the transactions never queued on a lock"
+            if one_by_one:
+                wait_for_waiters(engine, started)
+        wait_for_waiters(engine, waiting)
     finally:
         holder.rollback()
         holder.close()
@@ -112,6 +118,13 @@ def run_while_held(
         thread.join(WAIT_SECONDS)
     if errors:
         raise errors[0]
+
+
+def wait_for_waiters(engine: Engine, count: int) -> None:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while waiting_on_locks(engine) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting_on_locks(engine) == count, "the transactions never queued on a lock"
 
 
 def credit_used(runtime: Runtime, account_id: str) -> list[Money]:
@@ -221,3 +234,38 @@ def test_a_change_on_an_account_without_credit_takes_no_account_lock(runtime: Ru
         holder.close()
     assert len(outcome) == 1
     assert world.person_id("ana@main.test")
+
+
+def test_a_test_clock_advance_and_a_purchase_on_one_of_its_subscriptions_never_deadlock(
+    runtime: Runtime, clock: ManualClock
+) -> None:
+    """The advance locks every subscription of its clock before the account; the purchase locks
+    its subscription, then the account. The advance starts first: had it taken the account with
+    its first subscription, it would queue for the account ahead of the purchase, get it, and
+    wait for the second subscription, which the purchase holds while it waits for the account
+    (PostgreSQL then aborts one of them as a deadlock)."""
+    first, second = two_subscriptions_with_credit(runtime, clock)
+    made = test_clocks.create_test_clock(runtime, account_id=first.account_id, at=clock.now())
+    test_clocks.attach_test_clock(runtime, account_id=first.account_id, clock_id=made.id)
+
+    def advance() -> object:
+        return test_clocks.advance_test_clock(
+            runtime,
+            account_id=first.account_id,
+            clock_id=made.id,
+            to=clock.now() + timedelta(days=31),
+        )
+
+    # The purchase is on the subscription the advance locks last (ids are random).
+    last = max(first, second, key=lambda world: world.subscription_id)
+
+    def buy() -> object:
+        return subscriptions.change_seat_count(
+            runtime, **last.common(last.workspaces[0]), actor=last.owner, seats=13
+        )
+
+    run_while_held(first.engine, first.account_id, [advance, buy], waiting=2, one_by_one=True)
+
+    assert sum(credit_used(runtime, first.account_id), Money.zero("USD")) == CREDIT
+    assert balance(runtime, first.account_id) == Money.zero("USD")
+    assert last.subscription().seats_total == 13
