@@ -102,6 +102,28 @@ def subscribe(
     return Subscribed(runtime, account_id, subscription_id, chosen, workspaces, owner)
 
 
+def subscribe_alongside(
+    world: Subscribed, workspace: str, *, seats: int, owner: str | None = None
+) -> Subscribed:
+    """Another subscription of ``world``'s account, on its policy and preset, covering
+    ``workspace``; its owner ``owner`` (default ``owner@<workspace>.test``)."""
+    owner = owner or f"owner@{workspace}.test"
+    result = subscriptions.subscribe(
+        world.runtime,
+        account_id=world.account_id,
+        policy=world.policy,
+        preset=world.subscription().preset,
+        workspaces=[workspace],
+        owner_email=owner,
+        seats=seats,
+    )
+    subscription_id = result.detail["subscription_id"]
+    assert isinstance(subscription_id, str)
+    return Subscribed(
+        world.runtime, world.account_id, subscription_id, world.policy, (workspace,), owner
+    )
+
+
 def dump(engine: Engine) -> Dump:
     """Every row of every table, in primary-key order: two dumps are equal only when nothing at
     all was written in between."""

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
-from service_world import Subscribed, subscribe
+from service_world import Subscribed, subscribe, subscribe_alongside
 from sqlalchemy import Connection, Engine, text
 
 from seatledger.bootstrap import Runtime, bootstrap
@@ -43,18 +43,7 @@ def two_subscriptions_with_credit(
     account holding ``CREDIT``."""
     first = subscribe(runtime, "rallly-pro", seats=3, workspaces=("a",))
     clock.advance(apart)
-    result = subscriptions.subscribe(
-        runtime,
-        account_id=first.account_id,
-        policy=first.policy,
-        preset="rallly-pro",
-        workspaces=["b"],
-        owner_email="owner@b.test",
-        seats=3,
-    )
-    sub_id = result.detail["subscription_id"]
-    assert isinstance(sub_id, str)
-    second = Subscribed(runtime, first.account_id, sub_id, first.policy, ("b",), "owner@b.test")
+    second = subscribe_alongside(first, "b", seats=3)
     with runtime.uow() as uow:
         uow.credits.add(first.account_id, amount=CREDIT, reason="goodwill", at=runtime.clock.now())
         uow.commit()

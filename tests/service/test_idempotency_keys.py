@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import pytest
-from service_world import OWNER, Subscribed, dump, grown_by, subscribe
+from service_world import OWNER, Subscribed, dump, grown_by, subscribe, subscribe_alongside
 
 from seatledger.bootstrap import Runtime
 from seatledger.clock import ManualClock
@@ -304,16 +304,7 @@ def test_concurrent_requests_with_one_key_on_different_subscriptions_make_one_ch
     subscriptions of one account under one key, and only the key's unique index can stop the
     second change (its transaction is rolled back whole)."""
     first = subscribe(runtime, "rallly-pro", seats=5, workspaces=("main",))
-    second_id = subscriptions.subscribe(
-        runtime,
-        account_id=first.account_id,
-        policy=first.policy,
-        preset="rallly-pro",
-        workspaces=["side"],
-        owner_email=OWNER,
-        seats=5,
-    ).detail["subscription_id"]
-    assert isinstance(second_id, str)
+    second_id = subscribe_alongside(first, "side", seats=5, owner=OWNER).subscription_id
 
     def seats_in(workspace: str) -> IdempotentResponse:
         return run_idempotent(
