@@ -9,11 +9,11 @@ both would spend the same credit and leave the balance below zero.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
+from lock_waits import WAIT_SECONDS, wait_for_waiters
 from service_world import Subscribed, subscribe, subscribe_alongside
 from sqlalchemy import Connection, Engine, text
 
@@ -25,7 +25,6 @@ from seatledger.service.ports import InvoiceKind
 
 pytestmark = pytest.mark.postgres
 
-WAIT_SECONDS = 10
 CREDIT = Money.of("50.00", "USD")
 
 
@@ -59,17 +58,6 @@ def held_account(engine: Engine, account_id: str) -> Connection:
         text("SELECT id FROM accounts WHERE id = :id FOR NO KEY UPDATE"), {"id": account_id}
     )
     return conn
-
-
-def waiting_on_locks(engine: Engine) -> int:
-    with engine.connect() as conn:
-        found = conn.execute(
-            text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-        ).scalar_one()
-    return int(found)
 
 
 def run_while_held(
@@ -107,13 +95,6 @@ def run_while_held(
         thread.join(WAIT_SECONDS)
     if errors:
         raise errors[0]
-
-
-def wait_for_waiters(engine: Engine, count: int) -> None:
-    deadline = time.monotonic() + WAIT_SECONDS
-    while waiting_on_locks(engine) < count and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert waiting_on_locks(engine) == count, "the transactions never queued on a lock"
 
 
 def credit_used(runtime: Runtime, account_id: str) -> list[Money]:

@@ -356,7 +356,13 @@ def _write_effects(
     for email in sorted(before.person_ids.keys() - roster.person_ids.keys()):
         person_id = before.person_ids[email]
         if not uow.persons.workspace_ids(account_id, person_id):
-            uow.persons.erase(account_id, person_id, at=at)
+            try:
+                uow.persons.erase(account_id, person_id, at=at)
+            except Conflict:
+                # Made a member elsewhere in the account since the look above (a change of
+                # another subscription that committed while ``erase`` waited for the person's
+                # row): they belong somewhere still, so nothing is erased.
+                continue
     return views
 
 

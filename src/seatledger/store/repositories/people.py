@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, insert, select, update
+from sqlalchemy import Connection, Insert, Select, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from seatledger.domain.errors import Conflict, NotFound
@@ -88,7 +88,10 @@ class SqlPersons(Repository):
         )
 
     def get(self, account_id: str, person_id: str) -> Person:
-        rows = fetch_rows(self._conn, _PERSON, {"account_id": account_id, "id": person_id})
+        return self._get(_PERSON, account_id, person_id)
+
+    def _get(self, statement: Select[Any], account_id: str, person_id: str) -> Person:
+        rows = fetch_rows(self._conn, statement, {"account_id": account_id, "id": person_id})
         if not rows:
             raise NotFound(kind="person", key=person_id)
         (row,) = rows
@@ -127,34 +130,53 @@ class SqlPersons(Repository):
         wanted = list(dict.fromkeys(emails))
         # Several at once are looked up first (a batch often names people the account has);
         # one alone is inserted straight away, as a newcomer usually is.
-        ids = self.ids_by_email(account_id, wanted) if len(wanted) > 1 else {}
+        ids = self._held_ids(account_id, wanted) if len(wanted) > 1 else {}
         statement = _insert_new(self._conn)
-        taken = []
-        for email in wanted:
-            if email in ids:
-                continue
-            # Straight to the driver, with what the unit deferred (a seat change's invite).
-            rows = fetch_rows(
-                self._conn,
-                statement,
-                {
-                    "account_id": account_id,
-                    "id": new_id("per"),
-                    "email": email,
-                    "display_name": None,
-                    "created_at": at,
-                    "erased_at": None,
-                },
-            )
-            if not rows:
-                taken.append(email)
-            else:
-                ids[email] = rows[0].id
-        if taken:
+        for _turn in range(_ENSURE_TURNS):
+            taken = []
+            for email in wanted:
+                if email in ids:
+                    continue
+                # Straight to the driver, with what the unit deferred (a seat change's invite).
+                rows = fetch_rows(
+                    self._conn,
+                    statement,
+                    {
+                        "account_id": account_id,
+                        "id": new_id("per"),
+                        "email": email,
+                        "display_name": None,
+                        "created_at": at,
+                        "erased_at": None,
+                    },
+                )
+                if not rows:
+                    taken.append(email)
+                else:
+                    ids[email] = rows[0].id
+            if not taken:
+                return ids
             # Someone has the address already (added by a transaction that committed while this
-            # insert waited on it, or looked up above only for a batch): that is the person.
-            ids |= self.ids_by_email(account_id, taken)
-        return ids
+            # insert waited on it, or looked up above only for a batch): that is the person. One
+            # erased meanwhile has no address any more; the next turn inserts it anew.
+            ids |= self._held_ids(account_id, taken)
+            if all(email in ids for email in taken):
+                return ids
+        raise Conflict(
+            "People with these addresses were added and erased while this change ran: try again."
+        )
+
+    def _held_ids(self, account_id: str, emails: Collection[str]) -> dict[str, str]:
+        """``ids_by_email``, the rows held (``FOR KEY SHARE``) until the transaction ends: a
+        person about to be named by a new membership is not erased meanwhile (``erase`` locks
+        the row before it looks for memberships), and one being erased is waited for and then
+        not found (its address is gone)."""
+        if not emails:
+            return {}
+        rows = self._conn.execute(
+            _IDS_BY_EMAIL_HELD, {"account_id": account_id, "emails": list(emails)}
+        )
+        return {r.email: r.id for r in rows}
 
     def workspace_ids(self, account_id: str, person_id: str) -> tuple[str, ...]:
         rows = self._conn.execute(
@@ -165,7 +187,9 @@ class SqlPersons(Repository):
         return tuple(rows.scalars())
 
     def erase(self, account_id: str, person_id: str, *, at: datetime) -> Person:
-        person = self.get(account_id, person_id)
+        # Locked before the memberships are looked for: a transaction adding a membership holds
+        # the row (``_held_ids``), so it commits first and its membership is found here.
+        person = self._get(_PERSON_LOCKED, account_id, person_id)
         remaining = self.workspace_ids(account_id, person_id)
         if remaining:
             raise Conflict(
@@ -207,12 +231,16 @@ _WORKSPACE = select(workspaces).where(
 _PERSON = select(persons).where(
     persons.c.account_id == bindparam("account_id"), persons.c.id == bindparam("id")
 )
+_PERSON_LOCKED = _PERSON.with_for_update()
 
 
 _IDS_BY_EMAIL = select(persons.c.id, persons.c.email).where(
     persons.c.account_id == bindparam("account_id"),
     persons.c.email.in_(bindparam("emails", expanding=True)),
 )
+_IDS_BY_EMAIL_HELD = _IDS_BY_EMAIL.with_for_update(read=True, key_share=True)
+# An address is inserted again at most this often when its person is erased under the insert.
+_ENSURE_TURNS = 3
 # A new person unless the e-mail is taken: no row comes back then, and no savepoint is needed
 # to keep the transaction usable (both databases skip the row instead of failing).
 _INSERT_NEW: dict[str, Insert] = {
