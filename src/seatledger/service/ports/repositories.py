@@ -83,7 +83,8 @@ class PersonRepository(Protocol):
     def ensure_ids(
         self, account_id: str, emails: Collection[str], *, at: datetime
     ) -> dict[str, str]:
-        """E-mail -> person id for every one of ``emails``, creating (as ``ensure``) the missing."""
+        """E-mail -> person id for every one of ``emails``, creating (as ``ensure``) the missing.
+        The people found are held until the transaction ends, so ``erase`` waits for it."""
 
     def workspace_ids(self, account_id: str, person_id: str) -> tuple[str, ...]:
         """The workspaces where the person has a membership (any status)."""
@@ -93,6 +94,7 @@ class PersonRepository(Protocol):
 
         Refused with ``Conflict`` while the person still has memberships: take them off the
         rosters first (under the subscription lock, so the seat counts and the ledger follow).
+        The row is locked before the memberships are looked for (see ``ensure_ids``).
         """
 
 

@@ -119,10 +119,7 @@ class SqlPersons(Repository):
         return person
 
     def ids_by_email(self, account_id: str, emails: Collection[str]) -> dict[str, str]:
-        if not emails:
-            return {}
-        rows = self._conn.execute(_IDS_BY_EMAIL, {"account_id": account_id, "emails": list(emails)})
-        return {r.email: r.id for r in rows}
+        return self._ids(_IDS_BY_EMAIL, account_id, emails)
 
     def ensure_ids(
         self, account_id: str, emails: Collection[str], *, at: datetime
@@ -171,11 +168,14 @@ class SqlPersons(Repository):
         person about to be named by a new membership is not erased meanwhile (``erase`` locks
         the row before it looks for memberships), and one being erased is waited for and then
         not found (its address is gone)."""
+        return self._ids(_IDS_BY_EMAIL_HELD, account_id, emails)
+
+    def _ids(
+        self, statement: Select[Any], account_id: str, emails: Collection[str]
+    ) -> dict[str, str]:
         if not emails:
             return {}
-        rows = self._conn.execute(
-            _IDS_BY_EMAIL_HELD, {"account_id": account_id, "emails": list(emails)}
-        )
+        rows = self._conn.execute(statement, {"account_id": account_id, "emails": list(emails)})
         return {r.email: r.id for r in rows}
 
     def workspace_ids(self, account_id: str, person_id: str) -> tuple[str, ...]:
