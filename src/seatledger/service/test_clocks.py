@@ -87,7 +87,7 @@ def attach_test_clock(
             ]
         else:
             ids = [subscription_id]
-        for state in load_locked_states(uow, account_id, ids):
+        for position, state in enumerate(load_locked_states(uow, account_id, ids)):
             sub_id = state.subscription_id
             if state.test_clock_id == clock.id:
                 continue
@@ -105,7 +105,8 @@ def attach_test_clock(
                     f"last change at {last.isoformat()}: a clock never takes one back in time",
                 )
             state.test_clock_id = clock.id
-            refresh_balance(uow, state)  # an attach before it in this loop may have moved it
+            if position > 0:
+                refresh_balance(uow, state)  # an attach before it in this loop may have moved it
             effects = Effects()
             advance(state, effects, until=clock.now_at)
             issued.extend(save_state(uow, state, effects, at=clock.now_at))
