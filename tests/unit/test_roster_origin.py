@@ -206,15 +206,61 @@ def test_interval_changes_from_the_roster_made_from_equal_a_whole_comparison(
         )
 
 
-def test_a_roster_carries_at_most_64_changes_and_is_then_compared_whole() -> None:
+def test_a_line_of_changes_passes_64_once_then_starts_anew_at_the_roster_before() -> None:
     roster = Roster()
     for i in range(64):
         roster = roster.put(Member(f"p{i}@x.test", "main", MemberStatus.ACTIVE))
     assert roster.origin is not None and len(roster.origin.changed) == 64
-    roster = roster.put(Member("one-more@x.test", "main", MemberStatus.ACTIVE))
-    assert roster.origin is None
-    assert changes_since(roster, Roster()) is None
-    assert len(roster.members) == 65
+    longer = roster.put(Member("one-more@x.test", "main", MemberStatus.ACTIVE))
+    assert longer.origin is not None and len(longer.origin.changed) == 65
+    last = Member("last@x.test", "main", MemberStatus.ACTIVE)
+    newer = longer.put(last)
+    assert newer.origin is not None
+    # The line before is let go: the new one starts at the same members, not at that roster.
+    assert newer.origin.base.members is longer.members and newer.origin.base is not longer
+    assert newer.origin.base.origin is None
+    assert changes_since(newer, longer) == {("main", "last@x.test"): (None, last)}
+    assert changes_since(newer, Roster()) is None
+    assert len(newer.members) == 66
+
+
+def test_a_roster_made_with_more_changes_than_a_line_carries_is_counted_from_the_one_before(
+    seed_policy: Callable[..., Policy], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A roster kept by the store and caught up with a hundred memberships written elsewhere
+    # (``with_changes``): its seats are its line's answer and the hundred, not a walk.
+    policy = seed_policy("plaky")
+
+    def admin(email: str) -> Member:
+        grants = frozenset({RoleGrant("admin", email, AT + timedelta(days=3))})
+        return Member(email, "main", MemberStatus.ACTIVE, grants)
+
+    base = Roster(tuple(admin(f"k{i:03}@x.test") for i in range(300)))
+    forget()
+    assert len(seat_holders(base, policy, AT)) == 300
+    assert earliest_expiry(base) == AT + timedelta(days=3)
+    kept = base.put(admin("z-last@x.test"))  # a line of changes, never asked about itself
+    added = [admin(f"n{i:03}@x.test") for i in range(100)]
+    caught_up = kept.with_changes(
+        (*kept.members, *added), {(m.workspace, m.email): (None, m) for m in added}
+    )
+    walked = {"grant sets": 0, "expiry walks": 0}
+
+    def counted(key: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def count(*args: Any) -> Any:
+            walked[key] += 1
+            return function(*args)
+
+        return count
+
+    monkeypatch.setattr(seats, "_seated", counted("grant sets", seats._seated))
+    monkeypatch.setattr(seats, "_walked_expiry", counted("expiry walks", seats._walked_expiry))
+    assert seat_holders(caught_up, policy, AT) == {m.email for m in caught_up.members}
+    assert earliest_expiry(caught_up) == AT + timedelta(days=3)
+    assert walked == {"grant sets": 101, "expiry walks": 0}
+    assert seat_holders(caught_up, policy, AT) == seat_holders(
+        Roster(caught_up.members), policy, AT
+    )
 
 
 def test_a_member_taken_out_that_held_the_first_expiry_makes_the_roster_walked() -> None:

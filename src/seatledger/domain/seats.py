@@ -59,7 +59,8 @@ _Answer = TypeVar("_Answer")
 
 # A member's place in a roster: (workspace, e-mail).
 RosterKey = tuple[str, str]
-# The most changes a roster carries in its origin: each ``put`` copies them.
+# The most changes a line of rosters carries on (its origin, from the start of the line): each
+# ``put`` copies them.
 _ORIGIN_CHANGES = 64
 
 
@@ -127,8 +128,14 @@ class Roster:
         origin = self.origin
         if origin is None:
             return RosterOrigin(self, dict(changes))
-        if len(origin.changed) + len(changes) > _ORIGIN_CHANGES:
-            return None  # comparing whole rosters costs less than carrying this many
+        if len(origin.changed) > _ORIGIN_CHANGES:
+            # Too many to carry on: a new line starts at this roster's members (wrapped anew, so
+            # the line before is let go), whose answers the caller has usually asked for already.
+            changed = dict(changes)
+            return RosterOrigin(Roster(self.members), changed, self.members, changed)
+        # A line within the bound takes any number of changes once: a roster caught up with a
+        # hundred memberships written elsewhere is still counted from the line's base, which is
+        # known, and not walked.
         merged = dict(origin.changed)
         for key, (was, now) in changes.items():
             first = merged.get(key)
