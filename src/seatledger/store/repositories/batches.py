@@ -1,8 +1,8 @@
 """The billing run's set-based reads and writes (``service/ports/batches.py``).
 
-Reads take one query per table for the whole batch (``(account_id, subscription_id) IN (...)``,
-the pairs passed as one parameter); writes take one statement per table, past the statement
-layer's per-row work (``store/driver_rows.py``: ``executemany`` on SQLite, ``COPY`` and
+Reads take one query per table for the whole batch, prebuilt and sent together
+(``repositories/batch_reads.py``: the batch's pairs as one JSON parameter); writes take one
+statement per table, past the statement layer's per-row work (``store/driver_rows.py``: ``executemany`` on SQLite, ``COPY`` and
 ``UPDATE ... FROM unnest`` on PostgreSQL).
 
 Log rows are numbered like their repositories number them: the ledger per subscription from its
@@ -12,28 +12,22 @@ SQLite (writers serialized) from each account's last ``seq``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
-    String,
-    Subquery,
-    Table,
-    func,
-    literal,
-    select,
-    tuple_,
-)
-from sqlalchemy import (
     Sequence as DbSequence,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    Table,
+    func,
+    select,
+)
 
 from seatledger.domain.errors import Conflict
 from seatledger.domain.money import Money
-from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
+from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster, RosterKey
 from seatledger.service.ports import (
     PendingLine,
     RenewalWrites,
@@ -42,7 +36,9 @@ from seatledger.service.ports import (
     SubscriptionKey,
 )
 from seatledger.store.driver_rows import insert_rows, update_rows
+from seatledger.store.driver_statements import fetch_rows, fetch_rows_together
 from seatledger.store.proration_columns import PRORATION_COLUMNS, proration_values
+from seatledger.store.repositories import batch_reads
 from seatledger.store.repositories._common import (
     LINE_COLUMNS,
     Repository,
@@ -55,23 +51,17 @@ from seatledger.store.repositories._common import (
 from seatledger.store.repositories.invoices import INVOICE_COLUMNS, invoice_values
 from seatledger.store.tables import (
     accounts,
-    addons,
     audit_log,
     audit_log_seq,
     credit_entries,
     credit_entries_seq,
     invoice_lines,
     invoices,
-    memberships,
     pending_lines,
-    persons,
-    role_assignments,
     seat_ledger,
-    subscription_workspaces,
     subscriptions,
     webhook_outbox,
     webhook_outbox_seq,
-    workspaces,
 )
 
 # A grant for the whole workspace is stored with scope '' (see repositories/rosters.py).
@@ -79,115 +69,32 @@ _WHOLE_WORKSPACE = ""
 
 
 class SqlRenewalBatches(Repository):
-    def _pairs(self, keys: Sequence[tuple[str, str]]) -> Subquery:
-        """The pairs ``keys`` as rows (columns ``first`` and ``second``), from one parameter. On
-        SQLite they go as a JSON array of pairs read by ``json_each`` (rendering hundreds of
-        parameters into the statement cost more than running it); on PostgreSQL as two arrays,
-        zipped by ``unnest``."""
-        if self._conn.dialect.name != "postgresql":
-            pairs = func.json_each(literal(json.dumps(keys))).table_valued("value")
-            return select(
-                func.json_extract(pairs.c.value, "$[0]").label("first"),
-                func.json_extract(pairs.c.value, "$[1]").label("second"),
-            ).subquery("pairs")
-        firsts = literal([a for a, _ in keys], type_=postgresql.ARRAY(String))
-        seconds = literal([b for _, b in keys], type_=postgresql.ARRAY(String))
-        return select(
-            func.unnest(firsts).label("first"), func.unnest(seconds).label("second")
-        ).subquery("pairs")
-
-    def _pairs_in(
-        self, first: ColumnElement[str], second: ColumnElement[str], keys: Sequence[tuple[str, str]]
-    ) -> ColumnElement[bool]:
-        """``(first, second) IN keys``. A list of a batch's pairs made statements PostgreSQL
-        planned as scans testing each row against every pair (40 ms a read for 200
-        subscriptions), where the pairs' rows are looked up one by one in the key's index."""
-        pairs = self._pairs(keys)
-        return tuple_(first, second).in_(select(pairs.c.first, pairs.c.second))
-
     def parts(self, subscriptions: Sequence[Subscription]) -> dict[SubscriptionKey, StoredParts]:
         keys = [(s.account_id, s.id) for s in subscriptions]
         if not keys:
             return {}
-        sw, w = subscription_workspaces, workspaces
+        dialect = self._conn.dialect.name
+        values = {"pairs": batch_reads.pairs_value(keys)}
+        bundle_rows, grant_rows, member_rows, addon_rows, pending_rows = fetch_rows_together(
+            self._conn,
+            [
+                (batch_reads.bundles(dialect), values),
+                (batch_reads.grants(dialect), values),
+                (batch_reads.members(dialect), values),
+                (batch_reads.addon_counts(dialect), values),
+                (batch_reads.unbilled(dialect), values),
+            ],
+        )
         bundles: dict[SubscriptionKey, dict[str, str]] = {key: {} for key in keys}
-        workspace_of: dict[tuple[str, str], SubscriptionKey] = {}
-        for row in self._conn.execute(
-            select(sw.c.account_id, sw.c.subscription_id, w.c.id, w.c.name)
-            .join(w, (w.c.account_id == sw.c.account_id) & (w.c.id == sw.c.workspace_id))
-            .where(self._pairs_in(sw.c.account_id, sw.c.subscription_id, keys))
-        ):
-            key = (row.account_id, row.subscription_id)
-            bundles[key][row.id] = row.name
-            workspace_of[(row.account_id, row.id)] = key
-        members = self._members(list(workspace_of))
-        rosters: dict[SubscriptionKey, list[Member]] = {key: [] for key in keys}
-        for (account_id, workspace_id, _email), member in sorted(members.items()):
-            rosters[workspace_of[(account_id, workspace_id)]].append(member)
+        for account_id, subscription_id, workspace_id, name in bundle_rows:
+            bundles[(account_id, subscription_id)][workspace_id] = name
+        rosters = _rosters(keys, grant_rows, member_rows)
         counts: dict[SubscriptionKey, dict[str, int]] = {key: {} for key in keys}
-        for row in self._conn.execute(
-            select(addons.c.account_id, addons.c.subscription_id, addons.c.name, addons.c["count"])
-            .where(self._pairs_in(addons.c.account_id, addons.c.subscription_id, keys))
-            .order_by(addons.c.name)
-        ):
-            counts[(row.account_id, row.subscription_id)][row.name] = row[3]
-        pending = self._pending(keys)
-        return {
-            key: StoredParts(
-                workspace_names=bundles[key],
-                roster=Roster(tuple(rosters[key])),
-                addons=counts[key],
-                pending=tuple(pending.get(key, ())),
-            )
-            for key in keys
-        }
-
-    def _members(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str, str], Member]:
-        """(account, workspace, e-mail) -> member with grants, for (account, workspace) keys."""
-        if not keys:
-            return {}
-        m, p, g = memberships, persons, role_assignments
-        grants: dict[tuple[str, str, str], set[RoleGrant]] = {}
-        for row in self._conn.execute(
-            select(g.c.account_id, g.c.workspace_id, g.c.person_id, g.c.role, g.c.scope)
-            .add_columns(g.c.expires_at)
-            .where(self._pairs_in(g.c.account_id, g.c.workspace_id, keys))
-        ):
-            grants.setdefault((row.account_id, row.workspace_id, row.person_id), set()).add(
-                RoleGrant(
-                    role=row.role,
-                    scope=None if row.scope == _WHOLE_WORKSPACE else row.scope,
-                    expires_at=row.expires_at,
-                )
-            )
-        members: dict[tuple[str, str, str], Member] = {}
-        for row in self._conn.execute(
-            select(m.c.account_id, m.c.workspace_id, m.c.person_id, m.c.status, p.c.email)
-            .join(p, (p.c.account_id == m.c.account_id) & (p.c.id == m.c.person_id))
-            .where(self._pairs_in(m.c.account_id, m.c.workspace_id, keys))
-        ):
-            # An erased person has no memberships (erase refuses), so the e-mail is there.
-            email = row.email if row.email is not None else f"erased-{row.person_id}"
-            members[(row.account_id, row.workspace_id, email)] = Member(
-                email=email,
-                workspace=row.workspace_id,
-                status=MemberStatus(row.status),
-                grants=frozenset(grants.get((row.account_id, row.workspace_id, row.person_id), ())),
-            )
-        return members
-
-    def _pending(self, keys: list[SubscriptionKey]) -> dict[SubscriptionKey, list[PendingLine]]:
-        found: dict[SubscriptionKey, list[PendingLine]] = {}
-        pl = pending_lines
-        for row in self._conn.execute(
-            select(pl)
-            .where(
-                self._pairs_in(pl.c.account_id, pl.c.subscription_id, keys),
-                pl.c.invoice_id.is_(None),
-            )
-            .order_by(pl.c.created_at, pl.c.period_start, pl.c.id)  # as pending_lines.unbilled
-        ):
-            found.setdefault((row.account_id, row.subscription_id), []).append(
+        for account_id, subscription_id, name, count in addon_rows:
+            counts[(account_id, subscription_id)][name] = count
+        pending: dict[SubscriptionKey, list[PendingLine]] = {}
+        for row in pending_rows:
+            pending.setdefault((row.account_id, row.subscription_id), []).append(
                 PendingLine(
                     account_id=row.account_id,
                     id=row.id,
@@ -196,7 +103,15 @@ class SqlRenewalBatches(Repository):
                     created_at=row.created_at,
                 )
             )
-        return found
+        return {
+            key: StoredParts(
+                workspace_names=bundles[key],
+                roster=rosters[key],
+                addons=counts[key],
+                pending=tuple(pending.get(key, ())),
+            )
+            for key in keys
+        }
 
     def balances(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Money]:
         wanted = sorted(set(keys))
@@ -207,13 +122,13 @@ class SqlRenewalBatches(Repository):
         # runs (or a run and a seat change) never spend the same credit, and a run's accounts
         # are all locked before any of them is read, in the order every run takes them.
         self._lock_accounts(sorted({account_id for account_id, _ in wanted}))
-        ce = credit_entries
-        for row in self._conn.execute(
-            select(ce.c.account_id, ce.c.currency, func.sum(ce.c.amount_minor).label("total"))
-            .where(self._pairs_in(ce.c.account_id, ce.c.currency, wanted))
-            .group_by(ce.c.account_id, ce.c.currency)
-        ):
-            found[(row.account_id, row.currency)] = Money.from_minor(int(row.total), row.currency)
+        rows = fetch_rows(
+            self._conn,
+            batch_reads.credit_totals(self._conn.dialect.name),
+            {"pairs": batch_reads.pairs_value(wanted)},
+        )
+        for account_id, currency, total in rows:
+            found[(account_id, currency)] = Money.from_minor(int(total), currency)
         return found
 
     def _lock_accounts(self, ids: Sequence[str]) -> None:
@@ -337,20 +252,12 @@ class SqlRenewalBatches(Repository):
         if not writes.ledger:
             return
         keys = sorted({(e.account_id, e.subscription_id) for e in writes.ledger})
-        sl, pairs = seat_ledger, self._pairs(keys)
-        # One max per subscription, correlated: each is a descent of the primary key's index
-        # whatever the statistics say. Grouped over ``IN`` pairs, PostgreSQL planned a scan of
-        # the whole ledger, which grows with every renewal (9 ms a batch at 40,000 rows, and
-        # on).
-        last_seq = (
-            select(func.coalesce(func.max(sl.c.seq), 0))
-            .where(sl.c.account_id == pairs.c.first, sl.c.subscription_id == pairs.c.second)
-            .scalar_subquery()
+        found = fetch_rows(
+            self._conn,
+            batch_reads.last_ledger_seqs(self._conn.dialect.name),
+            {"pairs": batch_reads.pairs_value(keys)},
         )
-        last: dict[tuple[str, str], int] = {
-            (row[0], row[1]): int(row[2])
-            for row in self._conn.execute(select(pairs.c.first, pairs.c.second, last_seq))
-        }
+        last = {(first, second): int(seq) for first, second, seq in found}
         rows = []
         for entry in writes.ledger:
             key = (entry.account_id, entry.subscription_id)
@@ -370,7 +277,7 @@ class SqlRenewalBatches(Repository):
                     json_object(entry.detail),
                 )
             )
-        insert_rows(self._conn, sl, _LEDGER_COLUMNS, rows)
+        insert_rows(self._conn, seat_ledger, _LEDGER_COLUMNS, rows)
 
     def _insert_numbered(
         self,
@@ -407,6 +314,37 @@ class SqlRenewalBatches(Repository):
                 last[row[0]] += 1
                 numbered.append((row[0], last[row[0]], *row[1:]))
         insert_rows(conn, table, ("account_id", "seq", *columns), numbered)
+
+
+def _rosters(
+    keys: Sequence[SubscriptionKey], grant_rows: Sequence[Any], member_rows: Sequence[Any]
+) -> dict[SubscriptionKey, Roster]:
+    """Each subscription's roster from the batch's grant and membership rows (by subscription,
+    then workspace id and person), its members in the store's order (workspace id, e-mail)."""
+    held: dict[tuple[str, str, str], set[RoleGrant]] = {}  # (account, workspace, person)
+    for account_id, _, workspace_id, person_id, role, scope, expires_at in grant_rows:
+        held.setdefault((account_id, workspace_id, person_id), set()).add(
+            RoleGrant(
+                role=role,
+                scope=None if scope == _WHOLE_WORKSPACE else scope,
+                expires_at=expires_at,
+            )
+        )
+    found: dict[SubscriptionKey, list[tuple[RosterKey, Member]]] = {key: [] for key in keys}
+    for account_id, subscription_id, workspace_id, person_id, status, email in member_rows:
+        # An erased person has no memberships (erase refuses), so the e-mail is there.
+        email = email if email is not None else f"erased-{person_id}"
+        member = Member(
+            email=email,
+            workspace=workspace_id,
+            status=MemberStatus(status),
+            grants=frozenset(held.get((account_id, workspace_id, person_id), ())),
+        )
+        found[(account_id, subscription_id)].append(((workspace_id, email), member))
+    return {
+        key: Roster(tuple(member for _, member in sorted(listed, key=itemgetter(0))))
+        for key, listed in found.items()
+    }
 
 
 _LEDGER_COLUMNS = (
