@@ -50,6 +50,17 @@ def _shares(text: str) -> Fraction:
     return Fraction(text)
 
 
+@lru_cache(maxsize=1024)
+def _invoiced(amount_minor: int, credited_minor: int, shares: str, currency: str) -> SeatsInvoiced:
+    # A billing run claims thousands of rows holding the same few figures (a plan's seats at
+    # its price), and a SeatsInvoiced is immutable: each is built once.
+    return SeatsInvoiced(
+        amount=Money.from_minor(amount_minor, currency).amount,
+        shares=_shares(shares),
+        credited=Money.from_minor(credited_minor, currency).amount,
+    )
+
+
 def proration_fields(row: Any, policy: Policy) -> dict[str, Any]:
     """The ``Subscription`` fields read from a subscriptions row (``seats_invoiced`` None where
     the row's figures are missing or belong to an earlier period)."""
@@ -59,12 +70,9 @@ def proration_fields(row: Any, policy: Policy) -> dict[str, Any]:
         and row.seats_invoiced_shares is not None
         and row.seats_invoiced_for == row.period_start
     )
-    currency = policy.currency
     invoiced = (
-        SeatsInvoiced(
-            amount=Money.from_minor(row.seats_invoiced, currency).amount,
-            shares=_shares(row.seats_invoiced_shares),
-            credited=Money.from_minor(row.seats_credited, currency).amount,
+        _invoiced(
+            row.seats_invoiced, row.seats_credited, row.seats_invoiced_shares, policy.currency
         )
         if known
         else None

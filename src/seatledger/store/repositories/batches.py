@@ -342,7 +342,11 @@ def _rosters(
         )
         found[(account_id, subscription_id)].append(((workspace_id, email), member))
     return {
-        key: Roster(tuple(member for _, member in sorted(listed, key=itemgetter(0))))
+        key: Roster(
+            (listed[0][1],)
+            if len(listed) == 1  # most subscriptions a run renews: nothing to sort
+            else tuple(member for _, member in sorted(listed, key=itemgetter(0)))
+        )
         for key, listed in found.items()
     }
 
