@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, bindparam, func, insert, select, update
+from sqlalchemy import Engine, Text, bindparam, cast, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from store_builders import ACCOUNT, SUBSCRIPTION, World
 
@@ -71,6 +71,30 @@ def test_inserted_rows_read_back_as_the_statement_layer_stores_them(
             select(audit_log.c.seq).where(audit_log.c.after.is_(None)).order_by(audit_log.c.seq)
         ).scalars()
         assert list(nulls) == [1, 11]
+        # Every JSON document is stored as the same text (PostgreSQL's json keeps it as sent).
+        texts = conn.execute(
+            select(cast(audit_log.c.before, Text), cast(audit_log.c.after, Text))
+            .where(audit_log.c.account_id == ACCOUNT)
+            .order_by(audit_log.c.seq)
+        ).all()
+        assert [tuple(t) for t in texts[:2]] == [tuple(t) for t in texts[2:]]
+
+
+def test_none_in_a_json_column_that_keeps_documents_is_the_document_null(
+    engine: Engine, world: World
+) -> None:
+    columns = ("account_id", "seq", "event_type", "payload", "created_at", "attempts")
+    with engine.begin() as conn:
+        insert_rows(conn, webhook_outbox, columns, [(ACCOUNT, 1, "x", None, AT, 0)])
+        values = (ACCOUNT, 2, "x", None, AT, 0)
+        conn.execute(insert(webhook_outbox), [dict(zip(columns, values, strict=True))])
+    with engine.connect() as conn:
+        payloads = conn.execute(
+            select(cast(webhook_outbox.c.payload, Text), webhook_outbox.c.payload.is_(None))
+            .where(webhook_outbox.c.account_id == ACCOUNT)
+            .order_by(webhook_outbox.c.seq)
+        ).all()
+    assert [tuple(p) for p in payloads] == [("null", False), ("null", False)]
 
 
 def test_an_update_sets_each_row_and_counts_the_rows_it_matched(
