@@ -244,17 +244,7 @@ def test_a_roster_made_with_more_changes_than_a_line_carries_is_counted_from_the
     caught_up = kept.with_changes(
         (*kept.members, *added), {(m.workspace, m.email): (None, m) for m in added}
     )
-    walked = {"grant sets": 0, "expiry walks": 0}
-
-    def counted(key: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def count(*args: Any) -> Any:
-            walked[key] += 1
-            return function(*args)
-
-        return count
-
-    monkeypatch.setattr(seats, "_seated", counted("grant sets", seats._seated))
-    monkeypatch.setattr(seats, "_walked_expiry", counted("expiry walks", seats._walked_expiry))
+    walked = counting_walks(monkeypatch)
     assert seat_holders(caught_up, policy, AT) == {m.email for m in caught_up.members}
     assert earliest_expiry(caught_up) == AT + timedelta(days=3)
     assert walked == {"grant sets": 101, "expiry walks": 0}
@@ -298,19 +288,7 @@ def test_the_next_change_of_a_roster_is_answered_from_it_after_many_others_were_
     for roster in rosters:
         seat_holders(roster, policy, AT)
         earliest_expiry(roster)
-    looked_at = {"grant sets": 0, "rosters walked for an expiry": 0}
-
-    def counted(key: str, function: Callable[..., Any]) -> Callable[..., Any]:
-        def count(*args: Any) -> Any:
-            looked_at[key] += 1
-            return function(*args)
-
-        return count
-
-    monkeypatch.setattr(seats, "_seated", counted("grant sets", seats._seated))
-    monkeypatch.setattr(
-        seats, "_walked_expiry", counted("rosters walked for an expiry", seats._walked_expiry)
-    )
+    looked_at = counting_walks(monkeypatch)
     later = AT + timedelta(days=1)
     changed = rosters[0].put(admin("new@x.test", "ws0"))
     assert seat_holders(changed, policy, later) == {*emails, "new@x.test"}
@@ -318,7 +296,7 @@ def test_the_next_change_of_a_roster_is_answered_from_it_after_many_others_were_
     then = changed.drop("p0@x.test", "ws0")
     assert seat_holders(then, policy, later) == {*emails[1:], "new@x.test"}
     # Only the changed members' grants were looked at: the one put, then the one dropped.
-    assert looked_at == {"grant sets": 2, "rosters walked for an expiry": 0}
+    assert looked_at == {"grant sets": 2, "expiry walks": 0}
 
 
 def test_answers_are_kept_up_to_a_number_of_members_then_start_over() -> None:
@@ -371,3 +349,20 @@ def test_find_on_large_rosters_and_rosters_made_from_them_equals_a_walk(
         for email in [*EMAILS, "c0@x.test", "c39@x.test", "nobody@x.test"]:
             for workspace in WORKSPACES:
                 assert candidate.find(email, workspace) is linear_find(candidate, email, workspace)
+
+
+def counting_walks(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """From now on, how many grant sets are judged one at a time (``_seated``) and how many
+    rosters are walked for their first expiry."""
+    counts = {"grant sets": 0, "expiry walks": 0}
+
+    def counted(key: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def count(*args: Any) -> Any:
+            counts[key] += 1
+            return function(*args)
+
+        return count
+
+    monkeypatch.setattr(seats, "_seated", counted("grant sets", seats._seated))
+    monkeypatch.setattr(seats, "_walked_expiry", counted("expiry walks", seats._walked_expiry))
+    return counts

@@ -90,43 +90,32 @@ def bundles(dialect: str) -> Select[Any]:
     )
 
 
-def _in_bundle(table: Any) -> Any:
-    return (_sw.c.account_id == table.c.account_id) & (_sw.c.workspace_id == table.c.workspace_id)
-
-
-@cache
-def grants(dialect: str) -> Select[Any]:
-    """The role grants held in the workspaces of each subscription of the pairs."""
+def _in_bundles(dialect: str, table: Any, *columns: Any) -> Select[Any]:
+    """``columns`` of ``table``'s rows in the workspaces of each subscription of the pairs, after
+    the subscription's key."""
     return (
-        select(
-            _sw.c.account_id,
-            _sw.c.subscription_id,
-            _g.c.workspace_id,
-            _g.c.person_id,
-            _g.c.role,
-            _g.c.scope,
-            _g.c.expires_at,
+        select(_sw.c.account_id, _sw.c.subscription_id, *columns)
+        .join(
+            _sw,
+            (_sw.c.account_id == table.c.account_id) & (_sw.c.workspace_id == table.c.workspace_id),
         )
-        .join(_sw, _in_bundle(_g))
         .where(in_pairs(dialect, _sw.c.account_id, _sw.c.subscription_id))
     )
 
 
 @cache
+def grants(dialect: str) -> Select[Any]:
+    """The role grants held in the workspaces of each subscription of the pairs."""
+    g = _g.c
+    return _in_bundles(dialect, _g, g.workspace_id, g.person_id, g.role, g.scope, g.expires_at)
+
+
+@cache
 def members(dialect: str) -> Select[Any]:
     """The memberships of the workspaces of each subscription of the pairs, with e-mails."""
-    return (
-        select(
-            _sw.c.account_id,
-            _sw.c.subscription_id,
-            _m.c.workspace_id,
-            _m.c.person_id,
-            _m.c.status,
-            _p.c.email,
-        )
-        .join(_sw, _in_bundle(_m))
-        .join(_p, (_p.c.account_id == _m.c.account_id) & (_p.c.id == _m.c.person_id))
-        .where(in_pairs(dialect, _sw.c.account_id, _sw.c.subscription_id))
+    m = _m.c
+    return _in_bundles(dialect, _m, m.workspace_id, m.person_id, m.status, _p.c.email).join(
+        _p, (_p.c.account_id == m.account_id) & (_p.c.id == m.person_id)
     )
 
 

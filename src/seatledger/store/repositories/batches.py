@@ -2,8 +2,8 @@
 
 Reads take one query per table for the whole batch, prebuilt and sent together
 (``repositories/batch_reads.py``: the batch's pairs as one JSON parameter); writes take one
-statement per table, past the statement layer's per-row work (``store/driver_rows.py``: ``executemany`` on SQLite, ``COPY`` and
-``UPDATE ... FROM unnest`` on PostgreSQL).
+statement per table, past the statement layer's per-row work (``store/driver_rows.py``:
+``executemany`` on SQLite, ``COPY`` and ``UPDATE ... FROM unnest`` on PostgreSQL).
 
 Log rows are numbered like their repositories number them: the ledger per subscription from its
 last ``seq``; the audit log, the outbox and credit entries by their PostgreSQL sequences, or on
