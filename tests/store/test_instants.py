@@ -7,11 +7,15 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import insert, select
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import make_url
 
 from seatledger.domain.errors import InvalidInput
 from seatledger.service.ports import Account, Person
 from seatledger.store import SqlUnitOfWork
+from seatledger.store.engine import make_engine
+from seatledger.store.tables import accounts
 from seatledger.store.types import UTCDateTime
 
 KOLKATA = timezone(timedelta(hours=5, minutes=30))
@@ -90,3 +94,44 @@ def test_sqlite_text_of_a_kept_instant_is_right_and_a_naive_one_still_refused() 
     for minute in range(600):
         later = instant + timedelta(minutes=minute)
         assert process(later) == later.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+@pytest.mark.postgres
+def test_postgresql_sessions_are_in_utc_and_keep_the_urls_own_options(
+    postgres_database_url: str,
+) -> None:
+    # In UTC, and spelled so, psycopg reads an instant with ``datetime.UTC`` itself; the
+    # server's own zone (Debian's default is Etc/UTC) never reaches the engine.
+    url = make_url(postgres_database_url).update_query_dict(
+        {"options": "-c statement_timeout=12345"}
+    )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SHOW TimeZone").scalar() == "UTC"
+            assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "12345ms"
+            (instant,) = conn.exec_driver_sql("SELECT now()").one()
+            assert instant.tzinfo is UTC
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_instant_read_in_another_zone_is_still_converted_to_utc(
+    postgres_database_url: str,
+) -> None:
+    # A session someone set to another zone (a pooled connection, a URL that overrides it).
+    engine = make_engine(postgres_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL TimeZone = 'Asia/Kolkata'")
+            conn.execute(
+                insert(accounts).values(
+                    id="acc_1", name="One", created_at=datetime(2026, 4, 1, tzinfo=UTC)
+                )
+            )
+            read = conn.execute(select(accounts.c.created_at)).scalar_one()
+        assert read == datetime(2026, 4, 1, tzinfo=UTC)
+        assert read.tzinfo is UTC
+    finally:
+        engine.dispose()

@@ -88,7 +88,7 @@ def make_engine(url: str | URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = _sqlite_engine(parsed)
     else:
-        engine = create_engine(parsed)
+        engine = create_engine(parsed, connect_args={"options": _options_in_utc(parsed)})
         event.listen(engine, "begin", _begin_postgres)
         # Writes a unit of work deferred go before any statement that needs an answer, and a
         # rollback drops them (store/driver_statements.py: defer_writes).
@@ -97,6 +97,17 @@ def make_engine(url: str | URL) -> Engine:
         event.listen(engine, "rollback_savepoint", _drop_deferred_to_savepoint)
     event.listen(engine, "handle_error", _unwrap_refusals)
     return engine
+
+
+def _options_in_utc(url: URL) -> str:
+    """The URL's own ``options`` (if any) and the session's time zone set to UTC. Instants are
+    ``timestamptz`` and every one is worked out in Python, so nothing depends on the zone; but in
+    UTC, and spelled so, psycopg reads each with ``datetime.UTC`` itself, where a server set up in
+    another zone (or in ``Etc/UTC``, Debian's default) has it build a ``ZoneInfo`` instant that is
+    then converted: about 1.3 us an instant, and a billing batch reads thousands."""
+    given = url.query.get("options", "")
+    own = " ".join(given) if isinstance(given, tuple) else given
+    return f"{own} -c TimeZone=UTC".strip()
 
 
 def _unwrap_refusals(context: ExceptionContext) -> BaseException | None:

@@ -53,6 +53,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
         return process
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite" or self.impl_instance.result_processor(dialect, coltype):
+            return super().result_processor(dialect, coltype)
+
+        # PostgreSQL's sessions are in UTC (``store/engine.py``), so psycopg reads an instant with
+        # ``datetime.UTC`` already: kept as it is, where the generic path converted every one.
+        def process(value: datetime | None) -> datetime | None:
+            if value is None or value.tzinfo is UTC:
+                return value
+            return self.process_result_value(value, dialect)
+
+        return process
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
