@@ -7,7 +7,7 @@ transaction starts, so two writers never both read and then fight over the upgra
 would answer with "database is locked" at once, busy timeout or not). That lock is also what
 serializes seat changes on SQLite. pysqlite's own transaction handling is switched off so
 SQLAlchemy can emit that ``BEGIN`` itself (SQLAlchemy's documented recipe). PostgreSQL goes
-through psycopg 3.
+through psycopg 3, its sessions in ``TimeZone=UTC`` whatever the server's default.
 
 A read-only unit of work (``READ_ONLY`` execution option) opens a deferred transaction on SQLite
 with ``PRAGMA query_only``, and ``SET TRANSACTION READ ONLY`` on PostgreSQL, so it never queues
