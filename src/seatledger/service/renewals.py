@@ -176,20 +176,13 @@ def _rows_of(
     views: list[InvoiceView] = []
     for r in renewals:
         views.extend(_add(rows, r, next_number, at))
-    writes = RenewalWrites(
-        subscriptions=rows.subscriptions,
-        invoices=rows.invoices,
-        billed_pending=rows.billed_pending,
-        credits=rows.credits,
-        ledger=rows.ledger,
-        audit=rows.audit,
-        outbox=rows.outbox,
-    )
-    return writes, views
+    return RenewalWrites(**vars(rows)), views
 
 
 @dataclass
 class _Rows:
+    """``RenewalWrites`` being gathered: the same fields, as lists to append to."""
+
     subscriptions: list[Subscription] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     billed_pending: list[tuple[str, str, str]] = field(default_factory=list)
