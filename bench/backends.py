@@ -130,7 +130,6 @@ class Raw:
         self.con.close()
 
 
-@lru_cache(maxsize=256)
 def analyze(db: Db) -> None:
     """PostgreSQL: statistics for the rows written so far, untimed, as autovacuum would gather
     them in a database in service. A bench writes more than a tenth of the rows of the tables it
@@ -147,6 +146,7 @@ def analyze(db: Db) -> None:
         raw.close()
 
 
+@lru_cache(maxsize=256)
 def _psycopg_sql(statement: str) -> str:
     return _NAMED.sub(r"%(\1)s", statement.replace("%", "%%"))
 

@@ -25,9 +25,9 @@ NAMES = {
 
 
 def _bench_module(*args: str, timeout: int) -> subprocess.CompletedProcess[str]:
-    """``python -m ARGS`` from the project root, which must succeed; its output."""
+    """``python -m ARGS`` (or ``-c CODE``) from the project root, which must succeed; its output."""
     done = subprocess.run(
-        [sys.executable, "-m", *args],
+        [sys.executable, *args] if args[0] == "-c" else [sys.executable, "-m", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -175,3 +175,30 @@ def test_the_cpu_split_gives_each_side_its_wall_client_and_server_time() -> None
         # CPU is counted in clock ticks (10 ms): the workers' twenty operations take several.
         assert wall > 0 and client > 0 and server >= 0
         assert 0 < p50 <= p99
+
+
+# Two rounds of rows, each followed by ``analyze``: the planner's row count after each is what
+# the table holds then (a cached ``analyze`` gathered statistics once, at the first call).
+_GATHERS_EACH_TIME = """
+from bench.backends import analyze, database
+
+with database("postgresql") as db:
+    raw = db.raw()
+    raw.q("CREATE TABLE grown (n integer)")
+    counts = []
+    for rows in (10, 500):
+        raw.q(f"INSERT INTO grown SELECT generate_series(1, {rows})")
+        analyze(db)
+        (estimated,) = raw.one("SELECT reltuples FROM pg_class WHERE relname = 'grown'")
+        counts.append(int(estimated))
+    raw.close()
+    print(counts)
+"""
+
+
+@pytest.mark.postgres
+def test_statistics_are_gathered_again_at_every_call() -> None:
+    if not os.environ.get("SEATLEDGER_TEST_POSTGRES_URL"):
+        pytest.fail("run through scripts/with-postgres (SEATLEDGER_TEST_POSTGRES_URL unset)")
+    done = _bench_module("-c", _GATHERS_EACH_TIME, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "[10, 510]"
