@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from service_world import subscribe
@@ -14,6 +15,8 @@ from seatledger.clock import ManualClock
 from seatledger.domain.errors import SeatLimitReached
 from seatledger.service import members, subscriptions
 from seatledger.service.gateway import load_state
+from seatledger.store import driver_statements
+from seatledger.store.version_cache import caches_of
 
 
 @pytest.fixture
@@ -24,14 +27,16 @@ def second(database_url: str, clock: ManualClock) -> Iterator[Runtime]:
     built.dispose()
 
 
-def invite(runtime: Runtime, account_id: str, owner: str, email: str) -> None:
+def invite(
+    runtime: Runtime, account_id: str, owner: str, email: str, *, role: str = "reviewer"
+) -> None:
     members.invite_members(
         runtime,
         account_id=account_id,
         workspace="main",
         actor=owner,
         emails=[email],
-        role="reviewer",
+        role=role,
     )
 
 
@@ -141,3 +146,111 @@ def test_pending_lines_and_add_ons_changed_elsewhere_are_read_again(
     assert state.addons == stored.addons == {"additional_admin_seat": 2}
     assert state.pending == stored.pending
     assert len(state.pending) == 3  # two seat increases and the add-on packs
+
+
+def sends_during(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """A list that grows by one entry each time statements go to the database together (one
+    round trip on PostgreSQL), naming the first of them."""
+    sent: list[str] = []
+    send = driver_statements._send
+
+    def counted(conn: Any, queued: Any, **kwargs: Any) -> list[Any]:
+        reads = kwargs.get("reads", ())
+        sent.append(reads[0][0].sql if reads else "writes")
+        return send(conn, queued, **kwargs)
+
+    monkeypatch.setattr(driver_statements, "_send", counted)
+    return sent
+
+
+def test_a_subscription_changed_elsewhere_is_caught_up_in_the_locked_reads_round_trip(
+    runtime: Runtime, second: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = subscribe(runtime, "reviewer-pro", seats=10)
+    invite(runtime, world.account_id, world.owner, "a0@x.test")
+    invite(second, world.account_id, world.owner, "b0@x.test")
+    invite(runtime, world.account_id, world.owner, "a1@x.test")  # found changed elsewhere
+    invite(second, world.account_id, world.owner, "b1@x.test")
+    sent = sends_during(monkeypatch)
+
+    with runtime.uow() as uow:
+        state = load_state(uow, world.account_id, "main")
+
+    # The lock, the credit balances, the roster's catch-up and the add-ons and pending lines.
+    assert len(sent) == 1
+    assert {m.email for m in state.roster.members} == {
+        world.owner,
+        "a0@x.test",
+        "b0@x.test",
+        "a1@x.test",
+        "b1@x.test",
+    }
+    assert len(caches_of(runtime.engine).contended) == 1
+
+    # Alone again: its kept roster is current, nothing is sent ahead and the name is forgotten.
+    invite(runtime, world.account_id, world.owner, "a2@x.test")
+    assert len(caches_of(runtime.engine).contended) == 0
+    sent.clear()
+    with runtime.uow() as uow:
+        load_state(uow, world.account_id, "main")
+    assert len(sent) == 1
+    assert "memberships" not in sent[0]
+
+
+def state_seen(runtime: Runtime, account_id: str, workspace: str) -> tuple[Any, ...]:
+    with runtime.uow() as uow:
+        state = load_state(uow, account_id, workspace)
+    members = sorted(state.roster.members, key=lambda m: (m.email, m.workspace))
+    return members, state.addons, state.pending
+
+
+def test_read_ahead_states_equal_fresh_reads_through_every_kind_of_change_elsewhere(
+    runtime: Runtime, second: Runtime, database_url: str, clock: ManualClock
+) -> None:
+    # Two workspaces under one subscription; seat increases parked as pending lines.
+    next_invoice = {"proration": {"unit": "day", "on_increase": "next_invoice"}}
+    world = subscribe(
+        runtime, "upcoach", seats=8, overrides=next_invoice, workspaces=("main", "side")
+    )
+    account = world.account_id
+    clock.advance(timedelta(days=3))
+    changes = [
+        lambda rt: invite(rt, account, world.owner, "ana@x.test", role="program_admin"),
+        lambda rt: members.accept_invite(
+            rt, account_id=account, workspace="main", email="ana@x.test"
+        ),
+        lambda rt: subscriptions.change_seat_count(
+            rt, account_id=account, workspace="main", actor=world.owner, seats=9
+        ),
+        lambda rt: subscriptions.set_addon(
+            rt,
+            account_id=account,
+            workspace="side",
+            actor=world.owner,
+            name="additional_admin_seat",
+            count=1,
+        ),
+        lambda rt: invite(rt, account, world.owner, "bob@x.test", role="participant"),
+        lambda rt: members.delete_member(
+            rt, account_id=account, workspace="main", actor=world.owner, email="ana@x.test"
+        ),
+        lambda rt: invite(rt, account, world.owner, "cy@x.test", role="program_admin"),
+        lambda rt: subscriptions.change_seat_count(
+            rt, account_id=account, workspace="side", actor=world.owner, seats=10
+        ),
+    ]
+    fresh = bootstrap(database_url, clock=clock)
+    try:
+        for turn, change in enumerate(changes):
+            # Each change made by one runtime, then seen by the other, then by a fresh one.
+            made, other = (runtime, second) if turn % 2 == 0 else (second, runtime)
+            change(made)
+            for workspace in ("main", "side"):
+                caches_of(fresh.engine).rosters.clear()
+                caches_of(fresh.engine).parts.clear()
+                expected = state_seen(fresh, account, workspace)
+                assert state_seen(other, account, workspace) == expected, (turn, workspace)
+                assert state_seen(made, account, workspace) == expected, (turn, workspace)
+    finally:
+        fresh.dispose()
+    assert len(caches_of(runtime.engine).contended) > 0  # the read-ahead was in use

@@ -16,6 +16,7 @@ from seatledger.domain.periods import Period
 from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster
 from seatledger.service.ports import StoredRoster, SubscriptionParts, SubscriptionVersion
 from seatledger.store import SqlUnitOfWork
+from seatledger.store.read_ahead import Contended, Covered, ReadAhead
 from seatledger.store.version_cache import VersionCache
 
 AT_START = SubscriptionVersion("sub_demo", 0)
@@ -287,3 +288,37 @@ def test_only_the_latest_version_of_a_subscription_is_kept() -> None:
     cache.put(("acc", "sub", 1, ("ws",)), first)
     assert cache.get(("acc", "sub", 2, ("ws",))) is second
     assert cache.get(("acc", "sub", 1, ("ws",))) is None
+
+
+def test_contended_names_are_bounded_and_forgotten() -> None:
+    contended = Contended(2)
+    first, second = Covered("sub_a", ("ws_a",)), Covered("sub_b", ("ws_b", "ws_c"))
+    contended.mark("acc", "a", first)
+    contended.mark("acc", "b", second)
+    contended.mark("acc", "a", first)  # used again: the latest
+    contended.mark("acc", "c", first)  # one too many: the least recently marked goes
+
+    assert (contended.get("acc", "a"), contended.get("acc", "b")) == (first, None)
+    assert contended.get("other", "a") is None
+    contended.forget("acc", "a")
+    contended.forget("acc", "never")
+    assert (len(contended), contended.get("acc", "a"), contended.get("acc", "c")) == (
+        1,
+        None,
+        first,
+    )
+
+
+def test_read_ahead_rows_are_taken_once_and_only_by_what_they_were_read_for() -> None:
+    ahead = ReadAhead(Contended(4))
+    key = ("acc", "sub_a", 7, ("ws_a",))
+    ahead.keep_roster(key, 5, ["row"])
+    ahead.keep_parts("acc", "sub_a", 7, [])
+
+    assert ahead.take_roster(key, 6) is None  # caught up from another version
+    assert ahead.take_parts("acc", "sub_a", 8) is None
+    assert (ahead.take_roster(key, 5), ahead.take_parts("acc", "sub_a", 7)) == (["row"], [])
+    assert (ahead.take_roster(key, 5), ahead.take_parts("acc", "sub_a", 7)) == (None, None)
+    ahead.keep_parts("acc", "sub_a", 7, ["line"])
+    ahead.clear()
+    assert ahead.take_parts("acc", "sub_a", 7) is None

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine, NestedTransaction
 
 from seatledger.store.driver_statements import commit_deferred, defer_writes, stop_deferring
 from seatledger.store.engine import LOOKUP, READ_ONLY
+from seatledger.store.read_ahead import ReadAhead
 from seatledger.store.repositories.activity import SqlMemberActivity
 from seatledger.store.repositories.api_keys import SqlApiKeys
 from seatledger.store.repositories.batches import SqlRenewalBatches
@@ -75,9 +76,10 @@ class SqlUnitOfWork:
         self.accounts = SqlAccounts(source)
         self.workspaces = SqlWorkspaces(source)
         self.persons = SqlPersons(source)
-        self.subscriptions = SqlSubscriptions(source)
         caches = caches_of(engine)
-        self.rosters = SqlRosters(source, self.persons, caches.rosters, later)
+        self._ahead = ahead = ReadAhead(caches.contended)
+        self.subscriptions = SqlSubscriptions(source, caches.rosters, ahead)
+        self.rosters = SqlRosters(source, self.persons, caches.rosters, later, ahead)
         self.addons = SqlAddons(source)
         self.ledger = SqlLedger(source)
         self.audit = SqlAudit(source)
@@ -85,7 +87,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(source)
         self.invoices = SqlInvoices(source)
         self.pending_lines = SqlPendingLines(source)
-        self.parts = SqlSubscriptionParts(source, caches.parts, later)
+        self.parts = SqlSubscriptionParts(source, caches.parts, later, ahead)
         self.credits = SqlCredits(source)
         self.idempotency = SqlIdempotency(source)
         self.test_clocks = SqlTestClocks(source)
@@ -120,6 +122,7 @@ class SqlUnitOfWork:
     ) -> None:
         connection, self._open.current = self._open.current, None
         self._after_commit.clear()
+        self._ahead.clear()
         if connection is None:
             return
         try:
@@ -211,6 +214,7 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         savepoint, self._savepoint = self._savepoint, None
         self._open.current = None
         self._after_commit.clear()
+        self._ahead.clear()
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
 

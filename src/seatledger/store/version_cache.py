@@ -33,6 +33,7 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Engine
 
 from seatledger.service.ports import StoredRoster, SubscriptionParts
+from seatledger.store.read_ahead import Contended
 
 V = TypeVar("V")
 
@@ -91,6 +92,13 @@ class VersionCache(Generic[V]):
             return None
         return found
 
+    def latest(self, key: VersionKey) -> int | None:
+        """The version kept for ``key``'s subscription, whatever ``key``'s own version."""
+        slot, _ = _slot(key)
+        with self._lock:
+            found = self._entries.get(slot)
+        return None if found is None else found[0]
+
     def answer(self, key: VersionKey, read: Callable[[], V], *, remember: bool) -> V:
         """The value known at ``key``, else ``read()`` (kept when ``remember``: the caller read
         it under the subscription's lock)."""
@@ -121,6 +129,7 @@ class EngineCaches:
     def __init__(self) -> None:
         self.rosters: VersionCache[StoredRoster] = VersionCache()
         self.parts: VersionCache[SubscriptionParts] = VersionCache()
+        self.contended = Contended(DEFAULT_SIZE)
 
 
 _BY_ENGINE: WeakKeyDictionary[Engine, EngineCaches] = WeakKeyDictionary()

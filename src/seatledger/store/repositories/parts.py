@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, null, select, union_all
+from sqlalchemy import Select, bindparam, literal_column, null, select, union_all
 
 from seatledger.service.ports import SubscriptionParts
 from seatledger.store.driver_statements import fetch_rows
+from seatledger.store.read_ahead import ReadAhead
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.invoices import UNBILLED_ORDER, pending_line
 from seatledger.store.tables import addons, pending_lines
@@ -52,24 +53,24 @@ class SqlSubscriptionParts(Repository):
         source: ConnectionSource,
         cache: VersionCache[SubscriptionParts],
         after_commit: Callable[[Callable[[], None]], None],
+        ahead: ReadAhead,
     ) -> None:
         super().__init__(source)
         self._cache = cache
         self._after_commit = after_commit
+        self._ahead = ahead
 
     def load(
         self, account_id: str, subscription_id: str, *, version: int, remember: bool = False
     ) -> SubscriptionParts:
+        def read() -> SubscriptionParts:
+            rows = self._ahead.take_parts(account_id, subscription_id, version)
+            if rows is None:
+                rows = fetch_rows(self._conn, *parts_read(account_id, subscription_id))
+            return _parts(rows)
+
         return self._cache.answer(
-            _key(account_id, subscription_id, version),
-            lambda: _parts(
-                fetch_rows(
-                    self._conn,
-                    _PARTS,
-                    {"account_id": account_id, "subscription_id": subscription_id},
-                )
-            ),
-            remember=remember,
+            _key(account_id, subscription_id, version), read, remember=remember
         )
 
     def remember(
@@ -77,6 +78,12 @@ class SqlSubscriptionParts(Repository):
     ) -> None:
         key = _key(account_id, subscription_id, version)
         self._after_commit(lambda: self._cache.put(key, parts))
+
+
+def parts_read(account_id: str, subscription_id: str) -> tuple[Select[Any], dict[str, Any]]:
+    """The statement reading a subscription's parts, and its values (``fetch_rows``); also sent
+    ahead with a locked read (``store/read_ahead.py``)."""
+    return _PARTS, {"account_id": account_id, "subscription_id": subscription_id}
 
 
 def _parts(rows: Sequence[Any]) -> SubscriptionParts:

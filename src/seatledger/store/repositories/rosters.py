@@ -52,6 +52,7 @@ from seatledger.domain.seats import (
 )
 from seatledger.service.ports import StoredRoster, SubscriptionVersion
 from seatledger.store.driver_statements import execute_each, fetch_rows
+from seatledger.store.read_ahead import ReadAhead
 from seatledger.store.repositories._common import ConnectionSource, Repository
 from seatledger.store.repositories.people import SqlPersons
 from seatledger.store.roster_placement import Placement, member_key
@@ -136,6 +137,49 @@ def _changed_members(workspaces: int) -> CompoundSelect[Any]:
     )
 
 
+def catch_up_read(
+    account_id: str, workspace_ids: Sequence[str], since: int
+) -> tuple[CompoundSelect[Any], dict[str, Any]]:
+    """The catch-up statement of a roster of ``workspace_ids`` kept at version ``since``, and
+    its values (``fetch_rows``); also sent ahead with a locked read (``store/read_ahead.py``)."""
+    ids = {f"w{i}": workspace_id for i, workspace_id in enumerate(workspace_ids)}
+    return _changed_members(len(ids)), {"account_id": account_id, "since": since, **ids}
+
+
+def _caught_up(kept: StoredRoster, rows: Sequence[Any]) -> StoredRoster | None:
+    """The roster now, from ``kept`` (the roster at the version the catch-up read was made from,
+    in the store's order) and the rows that read returned; None when a member was removed since
+    (no row is left to say who). Only the changed members are built and put in place, in the
+    roster and in each naming of it kept (``StoredRoster.renamed``), so nothing here walks every
+    member."""
+    count = 0
+    changed: dict[tuple[str, str], str] = {}  # (workspace id, person id) -> status
+    emails: dict[str, str | None] = {}
+    held: dict[tuple[str, str], list[RoleGrant]] = {}
+    for row in rows:
+        workspace_id, person_id, status, email, role, scope, expires_at, members = row
+        if workspace_id is None:
+            count = members
+            continue
+        changed[(workspace_id, person_id)] = status
+        emails[person_id] = email
+        grants = held.setdefault((workspace_id, person_id), [])
+        if role is not None:
+            grants.append(_grant(role, scope, expires_at))
+    if not changed:
+        return kept if count == len(kept.roster.members) else None
+    placed = Placement(kept)
+    person_ids = dict(kept.person_ids)
+    for (workspace_id, person_id), status in sorted(changed.items()):
+        email = emails.get(person_id) or f"erased-{person_id}"
+        granted = frozenset(held.get((workspace_id, person_id), ()))
+        placed.put(Member(email, workspace_id, _STATUSES[status], granted))
+        person_ids[email] = person_id
+    if len(placed.members) != count:
+        return None
+    return placed.stored(person_ids)
+
+
 def _membership_key(table: Any) -> Any:
     return and_(
         table.c.account_id == bindparam("k_account"),
@@ -162,11 +206,13 @@ class SqlRosters(Repository):
         persons: SqlPersons,
         cache: VersionCache[StoredRoster],
         after_commit: Callable[[Callable[[], None]], None],
+        ahead: ReadAhead,
     ) -> None:
         super().__init__(source)
         self._persons = persons
         self._cache = cache
         self._after_commit = after_commit
+        self._ahead = ahead
 
     def get(self, account_id: str, workspace_ids: Sequence[str]) -> Roster:
         return self.load(account_id, workspace_ids).roster
@@ -181,7 +227,7 @@ class SqlRosters(Repository):
     ) -> StoredRoster:
         if version is None:
             return self._read(account_id, workspace_ids)
-        key = _key(account_id, workspace_ids, version)
+        key = roster_key(account_id, workspace_ids, version)
         return self._cache.answer(
             key, lambda: self._read_at(account_id, workspace_ids, key), remember=remember
         )
@@ -194,7 +240,7 @@ class SqlRosters(Repository):
         *,
         version: SubscriptionVersion,
     ) -> None:
-        key = _key(account_id, workspace_ids, version)
+        key = roster_key(account_id, workspace_ids, version)
         self._after_commit(lambda: self._cache.put(key, stored))
 
     def _read_at(
@@ -203,49 +249,14 @@ class SqlRosters(Repository):
         """The roster at ``key``'s version: caught up from an earlier one kept, else read."""
         earlier = self._cache.earlier(key)
         if earlier is not None:
-            caught_up = self._catch_up(account_id, workspace_ids, *earlier)
+            since, kept = earlier
+            rows = self._ahead.take_roster(key, since)
+            if rows is None:
+                rows = fetch_rows(self._conn, *catch_up_read(account_id, workspace_ids, since))
+            caught_up = _caught_up(kept, rows)
             if caught_up is not None:
                 return caught_up
         return self._read(account_id, workspace_ids)
-
-    def _catch_up(
-        self, account_id: str, workspace_ids: Sequence[str], since: int, kept: StoredRoster
-    ) -> StoredRoster | None:
-        """The roster now, from ``kept`` (the roster at version ``since``, in the store's order)
-        and the rows written after it; None when a member was removed since (no row is left to
-        say who). Only the changed members are built and put in place, in the roster and in
-        each naming of it kept (``StoredRoster.renamed``), so nothing here walks every member."""
-        count = 0
-        changed: dict[tuple[str, str], str] = {}  # (workspace id, person id) -> status
-        emails: dict[str, str | None] = {}
-        held: dict[tuple[str, str], list[RoleGrant]] = {}
-        ids = {f"w{i}": workspace_id for i, workspace_id in enumerate(workspace_ids)}
-        for row in fetch_rows(
-            self._conn,
-            _changed_members(len(ids)),
-            {"account_id": account_id, "since": since, **ids},
-        ):
-            workspace_id, person_id, status, email, role, scope, expires_at, members = row
-            if workspace_id is None:
-                count = members
-                continue
-            changed[(workspace_id, person_id)] = status
-            emails[person_id] = email
-            grants = held.setdefault((workspace_id, person_id), [])
-            if role is not None:
-                grants.append(_grant(role, scope, expires_at))
-        if not changed:
-            return kept if count == len(kept.roster.members) else None
-        placed = Placement(kept)
-        person_ids = dict(kept.person_ids)
-        for (workspace_id, person_id), status in sorted(changed.items()):
-            email = emails.get(person_id) or f"erased-{person_id}"
-            granted = frozenset(held.get((workspace_id, person_id), ()))
-            placed.put(Member(email, workspace_id, _STATUSES[status], granted))
-            person_ids[email] = person_id
-        if len(placed.members) != count:
-            return None
-        return placed.stored(person_ids)
 
     def _read(self, account_id: str, workspace_ids: Sequence[str]) -> StoredRoster:
         # Every seat change and preview reads the whole roster, so this loop runs once per
@@ -470,7 +481,10 @@ class SqlRosters(Repository):
         self._conn.execute(_DELETE_MEMBERSHIP, key)
 
 
-def _key(account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion) -> VersionKey:
+def roster_key(
+    account_id: str, workspace_ids: Sequence[str], version: SubscriptionVersion
+) -> VersionKey:
+    """What the roster of ``workspace_ids`` at ``version`` is kept by (``store/version_cache.py``)."""
     return (account_id, version.subscription_id, version.version, tuple(sorted(workspace_ids)))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
@@ -24,11 +24,19 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.sql.selectable import CompoundSelect
 
 from seatledger.domain.errors import Conflict, NotFound
+from seatledger.domain.money import Money
 from seatledger.domain.periods import Period
 from seatledger.domain.policy import Policy, policy_from_mapping, policy_to_mapping
-from seatledger.service.ports import Covering, Subscription, SubscriptionStatus
+from seatledger.service.ports import (
+    Covering,
+    StoredRoster,
+    Subscription,
+    SubscriptionStatus,
+    SubscriptionVersion,
+)
 from seatledger.store.driver_statements import (
     execute_expecting,
     fetch_rows,
@@ -36,9 +44,13 @@ from seatledger.store.driver_statements import (
 )
 from seatledger.store.peak_columns import peak_fields, peak_values
 from seatledger.store.proration_columns import proration_fields, proration_values
-from seatledger.store.repositories._common import Repository, insert_unique
+from seatledger.store.read_ahead import Covered, ReadAhead
+from seatledger.store.repositories._common import ConnectionSource, Repository, insert_unique
 from seatledger.store.repositories.logs import BALANCES, balances_of
+from seatledger.store.repositories.parts import parts_read
+from seatledger.store.repositories.rosters import catch_up_read, roster_key
 from seatledger.store.tables import addons, subscription_workspaces, subscriptions, workspaces
+from seatledger.store.version_cache import VersionCache
 
 
 def _values(sub: Subscription) -> dict[str, Any]:
@@ -227,6 +239,13 @@ _SAVE = update(subscriptions).where(
 
 
 class SqlSubscriptions(Repository):
+    def __init__(
+        self, source: ConnectionSource, rosters: VersionCache[StoredRoster], ahead: ReadAhead
+    ) -> None:
+        super().__init__(source)
+        self._rosters = rosters  # the rosters kept: which of them another process changed
+        self._ahead = ahead
+
     def add(self, subscription: Subscription) -> None:
         statement = insert(subscriptions).values(
             account_id=subscription.account_id,
@@ -333,15 +352,45 @@ class SqlSubscriptions(Repository):
         # same round trip: the second statement starts once the first holds the lock, so it
         # reads what the lock's last holder committed.
         keys = {"account_id": account_id, "name": name}
-        balances = None
-        if lock:
-            rows, balance_rows = fetch_rows_together(
-                self._conn,
-                [(_BY_WORKSPACE_NAME_LOCKED, keys), (BALANCES, {"account_id": account_id})],
-            )
-            balances = balances_of(balance_rows)
-        else:
+        if not lock:
             rows = fetch_rows(self._conn, _BY_WORKSPACE_NAME, keys)
+            return self._covering(account_id, rows, None)
+        # A subscription other processes change: its roster's catch-up and its parts go in the
+        # same round trip, after the lock (store/read_ahead.py).
+        guess = self._ahead.contended.get(account_id, name)
+        since = None if guess is None else self._kept_version(account_id, guess)
+        ahead: list[tuple[Select[Any] | CompoundSelect[Any], dict[str, Any]]] = []
+        if guess is not None:
+            if since is not None:
+                ahead.append(catch_up_read(account_id, guess.workspace_ids, since))
+            ahead.append(parts_read(account_id, guess.subscription_id))
+        rows, balance_rows, *ahead_rows = fetch_rows_together(
+            self._conn,
+            [(_BY_WORKSPACE_NAME_LOCKED, keys), (BALANCES, {"account_id": account_id}), *ahead],
+        )
+        covering = self._covering(account_id, rows, balances_of(balance_rows))
+        if covering is None:
+            return None
+        sub = covering.subscription
+        found = Covered(sub.id, tuple(sorted(covering.workspace_names)))
+        kept = self._kept_version(account_id, found)
+        if kept is not None and kept < sub.version:
+            self._ahead.contended.mark(account_id, name, found)
+        else:
+            self._ahead.contended.forget(account_id, name)
+        if guess == found:
+            if since is not None:
+                roster_rows = ahead_rows.pop(0)
+                key = roster_key(
+                    account_id, found.workspace_ids, SubscriptionVersion(sub.id, sub.version)
+                )
+                self._ahead.keep_roster(key, since, roster_rows)
+            self._ahead.keep_parts(account_id, sub.id, sub.version, ahead_rows.pop(0))
+        return covering
+
+    def _covering(
+        self, account_id: str, rows: Sequence[Any], balances: Mapping[str, Money] | None
+    ) -> Covering | None:
         if not rows:
             return None
         (row,) = rows
@@ -352,6 +401,13 @@ class SqlSubscriptions(Repository):
             else self.workspace_names(account_id, subscription.id)
         )
         return Covering(subscription, names, balances)
+
+    def _kept_version(self, account_id: str, covered: Covered) -> int | None:
+        """The version this process keeps the roster of ``covered`` at, if any."""
+        key = roster_key(
+            account_id, covered.workspace_ids, SubscriptionVersion(covered.subscription_id, 0)
+        )
+        return self._rosters.latest(key)
 
     def workspace_names(self, account_id: str, subscription_id: str) -> dict[str, str]:
         rows = self._conn.execute(
