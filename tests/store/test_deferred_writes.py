@@ -5,6 +5,7 @@ refuses them, dropped by a rollback. On SQLite they run at once; what a caller s
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
@@ -14,7 +15,7 @@ from store_builders import ACCOUNT, SUBSCRIPTION, World
 from seatledger.clock import ManualClock
 from seatledger.domain.errors import Conflict
 from seatledger.service.ports import AuditRecord, OutboxEvent
-from seatledger.store import SqlUnitOfWork
+from seatledger.store import SqlUnitOfWork, driver_statements
 
 
 def audit(target: str, clock: ManualClock) -> AuditRecord:
@@ -174,3 +175,70 @@ def test_a_refused_write_among_writes_after_a_read_keeps_nothing(
         uow.rollback()
     with uow:
         assert uow.audit.entries(ACCOUNT) == ()
+
+
+def commits_sent(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each send of statements to the database carried the commit, in order."""
+    sent: list[bool] = []
+    send = driver_statements._send
+
+    def recorded(conn: Any, queued: Any, **kwargs: Any) -> list[Any]:
+        sent.append(bool(kwargs.get("commit", False)))
+        return send(conn, queued, **kwargs)
+
+    monkeypatch.setattr(driver_statements, "_send", recorded)
+    return sent
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_on_postgresql_a_save_under_the_units_own_lock_goes_with_the_commit(
+    uow: SqlUnitOfWork, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent = commits_sent(monkeypatch)
+    with uow:
+        locked = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+        uow.subscriptions.save(replace(locked, seats_total=9))
+        sent.clear()
+        uow.commit()
+        assert sent == [True]  # the versioned write and the commit: one round trip
+
+        read = uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)  # no lock: checked first
+        uow.subscriptions.save(replace(read, seats_total=10))
+        sent.clear()
+        uow.commit()
+        assert sent == [False]
+    with uow:
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION).seats_total == 10
+
+
+def test_a_stale_copy_is_refused_under_the_lock_too(uow: SqlUnitOfWork, world: World) -> None:
+    with uow:
+        locked = uow.subscriptions.get_for_update(ACCOUNT, SUBSCRIPTION)
+        uow.subscriptions.save(replace(locked, seats_total=9))
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            uow.subscriptions.save(replace(locked, seats_total=11))  # the version it moved from
+            uow.commit()
+        uow.rollback()
+    with uow:
+        assert uow.subscriptions.get(ACCOUNT, SUBSCRIPTION) == world.subscription
+
+
+def test_a_lock_ends_with_its_transaction(uow: SqlUnitOfWork, world: World, engine: Engine) -> None:
+    with uow:
+        locked = uow.subscriptions.find_for_workspace_name(ACCOUNT, "main", lock=True)
+        assert locked is not None
+        uow.commit()
+        with engine.begin() as other:  # a change made once the lock is released
+            other.execute(
+                text("UPDATE subscriptions SET version = version + 1 WHERE id = :id"),
+                {"id": SUBSCRIPTION},
+            )
+        with pytest.raises(Conflict, match="changed meanwhile"):
+            uow.subscriptions.save(replace(locked.subscription, seats_total=9))
+            uow.commit()
+        uow.rollback()
+    with uow:
+        stored = uow.subscriptions.get(ACCOUNT, SUBSCRIPTION)
+    assert stored == replace(world.subscription, version=world.subscription.version + 1)

@@ -123,6 +123,7 @@ class SqlUnitOfWork:
         connection, self._open.current = self._open.current, None
         self._after_commit.clear()
         self._ahead.clear()
+        self.subscriptions.release_locks()
         if connection is None:
             return
         try:
@@ -144,6 +145,7 @@ class SqlUnitOfWork:
         # What the unit deferred goes with the commit (store/driver_statements.py: defer_writes).
         commit_deferred(self.connection)
         self.connection.commit()
+        self.subscriptions.release_locks()
         # The same list, emptied: the repositories add to it.
         done = self._after_commit[:]
         self._after_commit.clear()
@@ -153,6 +155,7 @@ class SqlUnitOfWork:
     def rollback(self) -> None:
         self._after_commit.clear()
         self.connection.rollback()
+        self.subscriptions.release_locks()
 
     def after_commit(self, action: Callable[[], None]) -> None:
         """Run ``action`` once this transaction has committed; dropped if it rolls back (what
@@ -215,6 +218,7 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         self._open.current = None
         self._after_commit.clear()
         self._ahead.clear()
+        self.subscriptions.release_locks()
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
 
@@ -223,6 +227,7 @@ class JoinedUnitOfWork(SqlUnitOfWork):
         # as they would get a new transaction in a unit of their own. What waits for the commit
         # waits for the outer one's.
         self._current().commit()
+        self.subscriptions.release_locks()
         self._savepoint = self._outer.connection.begin_nested()
         done = self._after_commit[:]
         self._after_commit.clear()
@@ -232,6 +237,7 @@ class JoinedUnitOfWork(SqlUnitOfWork):
     def rollback(self) -> None:
         self._after_commit.clear()
         self._current().rollback()
+        self.subscriptions.release_locks()
         self._savepoint = self._outer.connection.begin_nested()
 
     def _current(self) -> NestedTransaction:
