@@ -202,3 +202,20 @@ def test_statistics_are_gathered_again_at_every_call() -> None:
         pytest.fail("run through scripts/with-postgres (SEATLEDGER_TEST_POSTGRES_URL unset)")
     done = _bench_module("-c", _GATHERS_EACH_TIME, timeout=120)
     assert done.stdout.strip().splitlines()[-1] == "[10, 510]"
+
+
+_SQLITE_SETTINGS = """
+from bench.backends import database
+
+with database("sqlite") as db:
+    raw = db.raw()
+    print([raw.one(f"PRAGMA {name}")[0] for name in ("journal_mode", "synchronous", "foreign_keys")])
+    raw.close()
+"""
+
+
+def test_the_raw_sqlite_connection_is_set_up_as_the_engines() -> None:
+    # WAL, commits synced at checkpoints (synchronous = NORMAL, 1) and foreign keys, as
+    # store/engine.py sets up the engine's connections: the ratio measures the engine alone.
+    done = _bench_module("-c", _SQLITE_SETTINGS, timeout=120)
+    assert done.stdout.strip().splitlines()[-1] == "['wal', 1, 1]"
