@@ -3,6 +3,7 @@ reports a subscription it cannot bill (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -58,6 +59,17 @@ def test_every_due_subscription_is_billed_once_in_batches(database_url: str) -> 
                 assert sub.period == Period(at("2026-03-01"), at("2026-04-01"))
                 numbers = [i.number for i in uow.invoices.for_subscription(account_id, sub_id)]
                 assert len(numbers) == 2
+
+
+def test_a_run_asks_for_fewer_young_collections_while_it_lasts(database_url: str) -> None:
+    seed_due(database_url, accounts_count=2, per_account=2, anchor=at("2026-01-01"))
+    before = gc.get_threshold()
+    seen: list[int] = []
+    with runtime_at(database_url, at("2026-02-15")) as (runtime, _):
+        run_billing(runtime, batch_size=3, on_batch=lambda _: seen.append(gc.get_threshold()[0]))
+    # 250 tracked objects a subscription of a batch, as the run allows them.
+    assert seen == [max(before[0], 750)] * 2
+    assert gc.get_threshold() == before
 
 
 def test_totals_are_kept_per_currency(database_url: str) -> None:

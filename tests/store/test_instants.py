@@ -96,6 +96,29 @@ def test_sqlite_text_of_a_kept_instant_is_right_and_a_naive_one_still_refused() 
         assert process(later) == later.replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+def test_sqlite_reads_each_text_as_the_generic_path_does_kept_or_not() -> None:
+    # An instant read back is parsed once per text and kept: it must be what the decorator's
+    # generic path (SQLite's DATETIME parser, then the zone put back) makes of that text.
+    dialect = sqlite.dialect()
+    coltype = object()
+    # As the statement layer asks for it: from the type as the dialect implements it.
+    ours = UTCDateTime().dialect_impl(dialect).result_processor(dialect, coltype)
+    impl = sqlite.DATETIME().result_processor(dialect, coltype)
+    assert ours is not None and impl is not None
+    assert ours(None) is None
+    start = datetime(2026, 4, 1, 5, 30, tzinfo=UTC)
+    texts = [
+        (start + timedelta(minutes=m, microseconds=m)).replace(tzinfo=None).isoformat(" ")
+        for m in range(600)
+    ]
+    for text in [*texts, *texts[:10], "2026-04-01 05:30:00", *texts[-10:]]:
+        read = ours(text)
+        assert read == impl(text).replace(tzinfo=UTC)
+        assert read.tzinfo is UTC
+    assert ours(texts[-1]) is ours(texts[-1])  # parsed once, kept
+    assert ours(None) is None
+
+
 @pytest.mark.postgres
 def test_postgresql_sessions_are_in_utc_and_keep_the_urls_own_options(
     postgres_database_url: str,

@@ -12,7 +12,8 @@ from sqlalchemy.types import TypeDecorator
 
 from seatledger.domain.periods import require_utc
 
-# How many instants one column type keeps the SQLite text of (see ``bind_processor``).
+# How many instants one column type keeps the SQLite text of, and how many texts it keeps the
+# instant of (see ``bind_processor`` and ``result_processor``).
 _REMEMBERED_TEXTS = 256
 
 
@@ -54,7 +55,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return process
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any] | None:
-        if dialect.name == "sqlite" or self.impl_instance.result_processor(dialect, coltype):
+        if dialect.name == "sqlite":
+            return self._sqlite_result_processor(dialect, coltype)
+        if self.impl_instance.result_processor(dialect, coltype):
             return super().result_processor(dialect, coltype)
 
         # PostgreSQL's sessions are in UTC (``store/engine.py``), so psycopg reads an instant with
@@ -63,6 +66,27 @@ class UTCDateTime(TypeDecorator[datetime]):
             if value is None or value.tzinfo is UTC:
                 return value
             return self.process_result_value(value, dialect)
+
+        return process
+
+    def _sqlite_result_processor(self, dialect: Dialect, coltype: Any) -> Callable[[Any], Any]:
+        generic = super().result_processor(dialect, coltype)
+        assert generic is not None  # SQLite's DATETIME parses its text
+        # The text read back is parsed by the generic path (the dialect's parser, then the zone
+        # put back), once per text: a batch reads the same few instants (periods' bounds, anchors)
+        # row after row. Datetimes are immutable, so one object serves every row that has it.
+        instants: dict[Any, datetime] = {}
+
+        def process(value: Any) -> datetime | None:
+            instant = instants.get(value)
+            if instant is None:
+                instant = generic(value)
+                if instant is None:
+                    return None
+                if len(instants) >= _REMEMBERED_TEXTS:
+                    instants.clear()
+                instants[value] = instant
+            return instant
 
         return process
 
