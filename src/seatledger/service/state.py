@@ -82,6 +82,12 @@ class SubscriptionState:
     activity: ActivityBook = field(default_factory=ActivityBook)
     # The rows as loaded, None for a state not read from the store (a new subscription).
     stored: StoredRows | None = field(default=None, repr=False, compare=False)
+    # The last answer of ``usage`` and what it was asked of (the roster and policy by identity:
+    # both are immutable), so the figures before and after a change, and its ledger entry, count
+    # the seats once where nothing moved in between.
+    _usage: tuple[Roster, Policy, int, datetime, SeatUsage] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.balance is None:
@@ -102,7 +108,19 @@ class SubscriptionState:
         return self.billing.seats_total + self.addon_seats
 
     def usage(self, at: datetime) -> SeatUsage:
-        return seat_usage(self.roster, self.policy, self.capacity, at)
+        roster, policy, capacity = self.roster, self.policy, self.capacity
+        kept = self._usage
+        if (
+            kept is not None
+            and kept[0] is roster
+            and kept[1] is policy
+            and kept[2] == capacity
+            and kept[3] == at
+        ):
+            return kept[4]
+        usage = seat_usage(roster, policy, capacity, at)
+        self._usage = (roster, policy, capacity, at, usage)
+        return usage
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,94 @@
+"""``SubscriptionState.usage`` keeps its last answer: it must still follow every change of what it
+counts (the roster, the policy, the seats bought, the add-ons, the instant)."""
+
+from __future__ import annotations
+
+from copy import copy
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from seatledger.domain.billing import SeatBilling
+from seatledger.domain.periods import Period
+from seatledger.domain.policy import Policy, policy_from_mapping
+from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster, SeatUsage, seat_usage
+from seatledger.service.state import SubscriptionState
+
+START = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def policy(**keys: Any) -> Policy:
+    base: dict[str, Any] = {
+        "billable_roles": ["owner", "member"],
+        "free_roles": ["viewer"],
+        "currency": "USD",
+        "interval": "month",
+        "seat_price": "10.00",
+        "addons": {"pack": {"price": "30.00", "seats": 5}},
+    }
+    return policy_from_mapping(base | keys)
+
+
+def member(email: str, role: str = "member", expires_at: datetime | None = None) -> Member:
+    return Member(
+        email, "main", MemberStatus.ACTIVE, frozenset({RoleGrant(role, None, expires_at)})
+    )
+
+
+def a_state() -> SubscriptionState:
+    roster = Roster(
+        (member("ana@x.test", "owner"), member("bob@x.test", expires_at=START + timedelta(days=3)))
+    )
+    return SubscriptionState(
+        account_id="acc_1",
+        subscription_id="sub_1",
+        policy=policy(count_pending_invites=False),
+        preset=None,
+        anchor_at=START,
+        billing=SeatBilling(
+            period=Period(START, datetime(2026, 5, 1, tzinfo=UTC)),
+            seats_total=3,
+            seats_at_renewal=3,
+            seats_paid=3,
+        ),
+        roster=roster,
+        workspaces=("main",),
+    )
+
+
+def fresh(state: SubscriptionState, at: datetime) -> SeatUsage:
+    return seat_usage(state.roster, state.policy, state.capacity, at)
+
+
+def test_the_same_question_gets_the_kept_answer() -> None:
+    state = a_state()
+    first = state.usage(START)
+    assert (first.total, first.used) == (3, 2)
+    assert first == fresh(state, START)
+    assert state.usage(START) is first
+    # A copy taken before a change (the figures before it) answers alike.
+    assert copy(state).usage(START) is first
+
+
+def test_every_input_it_counts_moves_the_answer() -> None:
+    state = a_state()
+    assert state.usage(START).used == 2
+    # The instant: bob's grant has expired three days on.
+    later = START + timedelta(days=3)
+    assert state.usage(later) == fresh(state, later)
+    assert state.usage(later).used == 1
+    # The roster: a new member, in a new roster.
+    state.roster = state.roster.put(member("cy@x.test"))
+    assert state.usage(START).used == 3
+    # The seats bought and the add-ons: the capacity.
+    state.billing = replace(state.billing, seats_total=4)
+    assert state.usage(START).total == 4
+    state.addons["pack"] = 1
+    assert state.usage(START).total == 9
+    # The policy: a pending invitation counts only under a policy that counts it.
+    invited = Member("dee@x.test", "main", MemberStatus.PENDING, frozenset({RoleGrant("member")}))
+    state.roster = state.roster.put(invited)
+    assert state.usage(START).used == 3
+    state.policy = policy(count_pending_invites=True)
+    assert state.usage(START).used == 4
+    assert state.usage(START) == fresh(state, START)
