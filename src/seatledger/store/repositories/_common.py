@@ -60,9 +60,20 @@ def execute_unique(conn: Connection, statements: Callable[[], T], conflict: Call
     """Run ``statements`` in a savepoint; a duplicate key raises ``Conflict(conflict())`` and
     undoes only the savepoint, so the transaction stays usable (PostgreSQL would otherwise refuse
     every later statement of the transaction)."""
-    try:
+
+    def in_savepoint() -> T:
         with conn.begin_nested():
             return statements()
+
+    return unique_as_conflict(in_savepoint, conflict)
+
+
+def unique_as_conflict(statements: Callable[[], T], conflict: Callable[[], str]) -> T:
+    """Run ``statements``; a duplicate key raises ``Conflict(conflict())``, and the transaction
+    is then unusable (PostgreSQL refuses its later statements): for writers whose caller rolls
+    back on a conflict anyway, which spares the savepoint ``execute_unique`` takes."""
+    try:
+        return statements()
     except IntegrityError as error:
         if is_unique_violation(error):
             raise Conflict(conflict()) from None

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Select,
     String,
     Subquery,
+    Table,
     bindparam,
     cast,
     func,
@@ -68,6 +69,23 @@ def pairs(dialect: str) -> Subquery:
         first = func.json_extract(values.c.value, literal_column("'$[0]'"))
         second = func.json_extract(values.c.value, literal_column("'$[1]'"))
     return select(first.label("first"), second.label("second")).subquery("pairs")
+
+
+def keys_value(keys: Sequence[str]) -> str:
+    """The value of the ``keys`` parameter of the statements here."""
+    return json.dumps(list(keys))
+
+
+@cache
+def keys(dialect: str) -> Subquery:
+    """The ``keys`` parameter as rows (column ``key``)."""
+    if dialect == POSTGRESQL:
+        values = func.json_array_elements_text(
+            cast(bindparam("keys", type_=String), postgresql.JSON)
+        ).table_valued("value")
+    else:
+        values = func.json_each(bindparam("keys", type_=String)).table_valued("value")
+    return select(values.c.value.label("key")).subquery("keys")
 
 
 def in_pairs(dialect: str, first: ColumnElement[str], second: ColumnElement[str]) -> Any:
@@ -168,3 +186,16 @@ def last_ledger_seqs(dialect: str) -> Select[Any]:
         .scalar_subquery()
     )
     return select(found.c.first, found.c.second, last_seq.label("last_seq"))
+
+
+@cache
+def last_account_seqs(dialect: str, table: Table) -> Select[Any]:
+    """The last ``seq`` of each account of the keys in ``table``, a log numbered per account
+    (0 for none): one descent of the primary key's index per account, as for the ledger."""
+    found = keys(dialect)
+    last_seq = (
+        select(func.coalesce(func.max(table.c.seq), 0))
+        .where(table.c.account_id == found.c.key)
+        .scalar_subquery()
+    )
+    return select(found.c.key, last_seq.label("last_seq"))

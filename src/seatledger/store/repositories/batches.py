@@ -42,11 +42,11 @@ from seatledger.store.repositories import batch_reads
 from seatledger.store.repositories._common import (
     LINE_COLUMNS,
     Repository,
-    execute_unique,
     ids_in,
     json_object,
     line_from_row,
     line_tuple,
+    unique_as_conflict,
 )
 from seatledger.store.repositories.invoices import INVOICE_COLUMNS, invoice_values
 from seatledger.store.tables import (
@@ -170,8 +170,8 @@ class SqlRenewalBatches(Repository):
         return {i: int(current[i]) + 1 for i in ids}
 
     def write(self, writes: RenewalWrites) -> None:
-        execute_unique(
-            self._conn,
+        # No savepoint: the port's contract is that a refused batch is rolled back whole.
+        unique_as_conflict(
             lambda: self._write(writes),
             lambda: (
                 "A renewal invoice of this batch was issued already (or a subscription changed "
@@ -301,14 +301,12 @@ class SqlRenewalBatches(Repository):
                 (row[0], seq, *row[1:]) for row, seq in zip(rows, sorted(numbers), strict=True)
             ]
         else:
-            account_ids = sorted({row[0] for row in rows})
-            last = {a: 0 for a in account_ids}
-            for account_id, seq in conn.execute(
-                select(table.c.account_id, func.max(table.c.seq))
-                .where(ids_in(self._conn, table.c.account_id, account_ids))
-                .group_by(table.c.account_id)
-            ):
-                last[account_id] = int(seq)
+            found = fetch_rows(
+                conn,
+                batch_reads.last_account_seqs(conn.dialect.name, table),
+                {"keys": batch_reads.keys_value(sorted({row[0] for row in rows}))},
+            )
+            last = {account_id: int(seq) for account_id, seq in found}
             numbered = []
             for row in rows:
                 last[row[0]] += 1
