@@ -1,5 +1,6 @@
 """``SubscriptionState.usage`` keeps its last answer: it must still follow every change of what it
-counts (the roster, the policy, the seats bought, the add-ons, the instant)."""
+counts (the roster, the policy, the seats bought, the add-ons, the instant). And a copy of a state
+(the figures before a change) is shallow, as ``copy.copy`` makes it."""
 
 from __future__ import annotations
 
@@ -92,3 +93,17 @@ def test_every_input_it_counts_moves_the_answer() -> None:
     state.policy = policy(count_pending_invites=True)
     assert state.usage(START).used == 4
     assert state.usage(START) == fresh(state, START)
+
+
+def test_a_copy_shares_the_fields_and_keeps_them_when_the_state_moves_on() -> None:
+    state = a_state()
+    state.addons["pack"] = 1
+    before = copy(state)
+    assert type(before) is SubscriptionState
+    assert vars(before) == vars(state)
+    assert before.roster is state.roster and before.addons is state.addons
+    state.roster = state.roster.put(member("cy@x.test"))
+    state.billing = replace(state.billing, seats_total=7)
+    assert before.roster.find("cy@x.test", "main") is None
+    assert before.billing.seats_total == 3
+    assert before.usage(START).used == 2 and state.usage(START).used == 3

@@ -348,6 +348,24 @@ def test_settle_exact_refuses_floats(value: object) -> None:
         Money.settle_exact(value, "EUR", Rounding.HALF_UP)  # type: ignore[arg-type]
 
 
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=4, min_value=-(10**12),
+                max_value=10**12),
+    st.sampled_from(["EUR", "JPY", "KWD"]),
+)  # fmt: skip
+def test_an_amount_has_minor_units_exactly_when_it_is_settled(
+    amount: Decimal, currency: str
+) -> None:
+    money = Money(amount, currency)
+    if not money.is_settled:
+        with pytest.raises(ValueError, match="not settled"):
+            _ = money.minor_units
+        return
+    digits = minor_unit(currency)
+    assert money.minor_units == amount * 10**digits
+    assert Money.from_minor(money.minor_units, currency) == money
+
+
 @pytest.mark.parametrize(
     ("amount", "settled", "minor"),
     [
@@ -356,6 +374,9 @@ def test_settle_exact_refuses_floats(value: object) -> None:
         pytest.param("49", True, 4900, id="whole"),
         pytest.param("1E+2", True, 10000, id="exponent form"),
         pytest.param("49.505", False, None, id="half a cent"),
+        pytest.param("49.500", True, 4950, id="trailing zeros"),
+        pytest.param("-0.00", True, 0, id="negative zero"),
+        pytest.param("-0.001", False, None, id="a tenth of a cent below zero"),
     ],
 )
 def test_is_settled_and_minor_units(amount: str, settled: bool, minor: int | None) -> None:

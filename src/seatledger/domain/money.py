@@ -189,9 +189,13 @@ class Money:
     @property
     def minor_units(self) -> int:
         """The amount in integer minor units; only a settled amount has one."""
-        if not self.is_settled:
+        # Scaled exactly, a settled amount is a whole number: one comparison instead of a
+        # quantize (every stored line asks for two of these).
+        scaled = self.amount.scaleb(minor_unit(self.currency), context=_EXACT)
+        units = int(scaled)
+        if units != scaled:
             raise ValueError(f"{self} is not settled to {self.currency}'s minor unit")
-        return int(self.amount.scaleb(minor_unit(self.currency), context=_EXACT))
+        return units
 
     def as_fraction(self) -> Fraction:
         """The amount as an exact ``Fraction`` for proration arithmetic: 0.10 is 1/10."""

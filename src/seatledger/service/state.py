@@ -93,6 +93,13 @@ class SubscriptionState:
         if self.balance is None:
             self.balance = Money.zero(self.policy.currency)
 
+    def __copy__(self) -> SubscriptionState:
+        # What ``copy.copy`` makes of a dataclass (the same fields, shared), without its generic
+        # reduce protocol: every renewal copies the state it renews, for the figures before it.
+        clone = object.__new__(SubscriptionState)
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     @property
     def credit_balance(self) -> Money:
         assert self.balance is not None  # set in __post_init__
