@@ -1,5 +1,6 @@
 """``fewer_collections``: the young generation's threshold raised for a block of batch work and
-put back after it, however many threads or nested runs share the raise."""
+put back after it, however many threads or nested runs share the raise; and ``tune_for_serving``,
+a serving process's start-up frozen and its threshold raised for good."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from seatledger.service.collector import fewer_collections
+from seatledger.service.collector import (
+    SERVING_YOUNG_THRESHOLD,
+    fewer_collections,
+    tune_for_serving,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -18,6 +23,7 @@ def usual_threshold() -> Iterator[tuple[int, int, int]]:
     before = gc.get_threshold()
     gc.set_threshold(700, 10, 10)
     yield (700, 10, 10)
+    gc.unfreeze()
     gc.set_threshold(*before)
 
 
@@ -78,3 +84,34 @@ def test_two_threads_overlapping_restore_the_threshold_from_before_both() -> Non
         thread.join(10)
     assert seen == {"after the first left": 40_000}
     assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_serving_freezes_what_the_process_holds_and_keeps_the_threshold_raised() -> None:
+    held_since_start_up = {"a": [1, 2, 3]}  # a container the collector tracks
+    tune_for_serving()
+    assert gc.get_freeze_count() > 0
+    assert not any(held_since_start_up is o for o in gc.get_objects())  # out of every walk
+    assert gc.get_threshold() == (SERVING_YOUNG_THRESHOLD, 10, 10)
+    # A billing run in the serving process ends with the serving threshold, not CPython's.
+    with fewer_collections(SERVING_YOUNG_THRESHOLD * 2):
+        assert gc.get_threshold()[0] == SERVING_YOUNG_THRESHOLD * 2
+    assert gc.get_threshold() == (SERVING_YOUNG_THRESHOLD, 10, 10)
+
+
+def test_serving_leaves_a_higher_threshold_or_the_collector_off_alone() -> None:
+    gc.set_threshold(SERVING_YOUNG_THRESHOLD * 2, 10, 10)
+    tune_for_serving()
+    assert gc.get_threshold()[0] == SERVING_YOUNG_THRESHOLD * 2
+    gc.set_threshold(0, 10, 10)
+    tune_for_serving()
+    assert gc.get_threshold()[0] == 0
+
+
+@pytest.mark.parametrize("run_threshold", [30_000, SERVING_YOUNG_THRESHOLD * 2])
+def test_a_run_under_way_when_serving_starts_restores_the_serving_threshold(
+    run_threshold: int,
+) -> None:
+    with fewer_collections(run_threshold):
+        tune_for_serving()
+        assert gc.get_threshold()[0] == max(run_threshold, SERVING_YOUNG_THRESHOLD)
+    assert gc.get_threshold() == (SERVING_YOUNG_THRESHOLD, 10, 10)

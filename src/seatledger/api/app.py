@@ -47,6 +47,7 @@ from seatledger.api.webhooks.endpoints import router as webhooks
 from seatledger.api.workspaces.endpoints import router as workspaces
 from seatledger.bootstrap import bootstrap
 from seatledger.domain.errors import NotFound, SeatLedgerError
+from seatledger.service.collector import tune_for_serving
 from seatledger.service.context import Services
 from seatledger.web import web_router
 
@@ -158,4 +159,8 @@ def app_from_environment() -> FastAPI:
     """The app ``seatledger serve --workers N`` starts in each worker process: the database URL
     and the flags come from the environment the command set."""
     runtime = bootstrap(os.environ.get("SEATLEDGER_DATABASE_URL") or None)
-    return create_app(runtime)
+    app = create_app(runtime)
+    # The worker process only serves (``collector.tune_for_serving``); ``create_app`` itself
+    # leaves the collector alone, for applications that mount the app in a process of their own.
+    tune_for_serving()
+    return app

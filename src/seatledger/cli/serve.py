@@ -13,6 +13,7 @@ from seatledger import bootstrap
 from seatledger.api import create_app
 from seatledger.cli.errors import refusals_exit
 from seatledger.service.api_keys import issue_operator_key
+from seatledger.service.collector import tune_for_serving
 from seatledger.service.demo import DEMO_OWNER, DEMO_WORKSPACE, seed_demo
 from seatledger.web import demo_sign_in_link, session_secret
 
@@ -69,7 +70,9 @@ def serve(
     out.print(f"Serving {runtime.database_url} on http://{host}:{port} (docs: /docs)", markup=False)
     if workers == 1:
         try:
-            uvicorn.run(create_app(runtime), host=host, port=port)
+            app = create_app(runtime)
+            tune_for_serving()
+            uvicorn.run(app, host=host, port=port)
         finally:
             runtime.dispose()
         return

@@ -1,4 +1,4 @@
-"""Fewer young-generation collections while batch work keeps many objects alive on purpose.
+"""Fewer collections where seatledger knows what its objects do: batch work, and a serving process.
 
 A billing run holds each batch's objects (states, lines, the rows to write: about 55 tracked
 objects a renewal, twice that while one batch is written and the next priced) until the batch is
@@ -12,6 +12,13 @@ and puts the old one back after.
 The threshold is the process's, so the raise is shared: the first caller in raises it, the last
 one out restores what was there before the first came in (threads and nested runs alike). A cycle
 made meanwhile, anywhere in the process, is still collected, after more allocations than usual.
+
+``tune_for_serving`` is for a process that does nothing but serve requests (``seatledger serve``
+calls it once its app is built): what start-up made (modules, the app and its schemas, the tables'
+metadata) lives as long as the process, so it is frozen out of every later collection's walk
+(``gc.freeze``), and the young threshold stays raised. Under the API bench's load (8 connections,
+one worker, wrk) the server's CPU per invite-and-accept went from 8.15-8.96 ms to 7.15-7.76 (the
+freeze alone: 8.31).
 """
 
 from __future__ import annotations
@@ -20,6 +27,10 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# A serving process's young threshold: a request allocates a few hundred tracked objects and frees
+# them when it is answered.
+SERVING_YOUNG_THRESHOLD = 50_000
 
 _lock = threading.Lock()
 _holders = 0
@@ -47,3 +58,19 @@ def fewer_collections(live_objects: int) -> Iterator[None]:
             _holders -= 1
             if _holders == 0:
                 gc.set_threshold(*_saved)
+
+
+def tune_for_serving() -> None:
+    """Freeze what the process holds now out of later collections, and raise the young threshold
+    to ``SERVING_YOUNG_THRESHOLD`` for good (unless it is higher, or 0: the collector off). For
+    a process that only serves, once its app is built."""
+    global _saved
+    gc.collect()
+    gc.freeze()
+    with _lock:
+        if _holders and 0 < _saved[0] < SERVING_YOUNG_THRESHOLD:
+            # A run under way ends with the serving threshold, not the one it found.
+            _saved = (SERVING_YOUNG_THRESHOLD, _saved[1], _saved[2])
+        current = gc.get_threshold()
+        if 0 < current[0] < SERVING_YOUNG_THRESHOLD:
+            gc.set_threshold(SERVING_YOUNG_THRESHOLD, current[1], current[2])
