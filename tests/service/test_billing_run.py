@@ -72,6 +72,32 @@ def test_a_run_asks_for_fewer_young_collections_while_it_lasts(database_url: str
     assert gc.get_threshold() == before
 
 
+def test_a_run_leaves_no_garbage_for_the_cyclic_collector(database_url: str) -> None:
+    """Guards against memory that grows with the number of renewals: a run asks for young
+    collections only every 250 objects a subscription of a batch, so a reference cycle made per
+    batch (the PostgreSQL account locks' statements, built per call, made two) stays until one
+    comes, with everything it refers to."""
+    seed_due(database_url, accounts_count=3, per_account=2, anchor=at("2026-01-01"))
+    with runtime_at(database_url, at("2026-02-15")) as (runtime, _):
+        run_billing(runtime, batch_size=2)  # the statements and caches made once, first
+    collecting = gc.isenabled()
+    with runtime_at(database_url, at("2026-03-15")) as (runtime, _):
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            summary = run_billing(runtime, batch_size=2)
+            gc.collect()
+            garbage = [type(o).__qualname__ for o in gc.garbage]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            if collecting:
+                gc.enable()
+    assert summary.subscriptions_billed == 6
+    assert garbage == []
+
+
 def test_totals_are_kept_per_currency(database_url: str) -> None:
     with runtime_at(database_url, at("2026-04-01")) as (runtime, clock):
         subscribe(runtime, "rallly-pro", 3)

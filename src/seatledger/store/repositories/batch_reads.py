@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 
 from seatledger.store.tables import (
+    accounts,
     addons,
     credit_entries,
     memberships,
@@ -199,3 +200,16 @@ def last_account_seqs(dialect: str, table: Table) -> Select[Any]:
         .scalar_subquery()
     )
     return select(found.c.key, last_seq.label("last_seq"))
+
+
+@cache
+def locked_accounts(dialect: str) -> Select[Any]:
+    """The accounts of the keys with their invoice counters, locked in id order (``FOR NO KEY
+    UPDATE``: rows referring to an account stay free to be written meanwhile)."""
+    found = keys(dialect)
+    return (
+        select(accounts.c.id, accounts.c.invoice_counter)
+        .where(accounts.c.id.in_(select(found.c.key)))
+        .order_by(accounts.c.id)
+        .with_for_update(key_share=True)
+    )

@@ -42,7 +42,6 @@ from seatledger.store.repositories import batch_reads
 from seatledger.store.repositories._common import (
     LINE_COLUMNS,
     Repository,
-    ids_in,
     json_object,
     line_from_row,
     line_tuple,
@@ -134,12 +133,17 @@ class SqlRenewalBatches(Repository):
     def _lock_accounts(self, ids: Sequence[str]) -> None:
         if self._conn.dialect.name == "sqlite":
             return  # its writers take turns (BEGIN IMMEDIATE): the transaction is alone already
-        self._conn.execute(
-            select(accounts.c.id)
-            .where(ids_in(self._conn, accounts.c.id, ids))
-            .order_by(accounts.c.id)
-            .with_for_update(key_share=True)
-        ).all()
+        self._locked_accounts(ids)
+
+    def _locked_accounts(self, ids: Sequence[str]) -> dict[str, int]:
+        # Prebuilt: built per call, the statement's array parameter and its comparator made a
+        # reference cycle, garbage only the cyclic collector frees (two a batch).
+        rows = fetch_rows(
+            self._conn,
+            batch_reads.locked_accounts(self._conn.dialect.name),
+            {"keys": batch_reads.keys_value(ids)},
+        )
+        return {account_id: int(counter) for account_id, counter in rows}
 
     def number_invoices(self, counts: Mapping[str, int]) -> dict[str, int]:
         ids = sorted(account_id for account_id, n in counts.items() if n > 0)
@@ -149,14 +153,7 @@ class SqlRenewalBatches(Repository):
         # one multi-row UPDATE would lock in whatever order the plan visits the rows, and two
         # runs sharing accounts could then deadlock. FOR NO KEY UPDATE, as an UPDATE of the
         # counter takes: rows referring to the account stay free to be written meanwhile.
-        current = dict(
-            self._conn.execute(
-                select(accounts.c.id, accounts.c.invoice_counter)
-                .where(ids_in(self._conn, accounts.c.id, ids))
-                .order_by(accounts.c.id)
-                .with_for_update(key_share=True)
-            ).all()
-        )
+        current = self._locked_accounts(ids)
         missing = set(ids) - current.keys()
         if missing:
             raise Conflict(f"Accounts {', '.join(sorted(missing))} do not exist.")
