@@ -136,8 +136,9 @@ class SqlRenewalBatches(Repository):
         self._locked_accounts(ids)
 
     def _locked_accounts(self, ids: Sequence[str]) -> dict[str, int]:
-        # Prebuilt: built per call, the statement's array parameter and its comparator made a
-        # reference cycle, garbage only the cyclic collector frees (two a batch).
+        # Prebuilt: built per call through Core, the statement left reference cycles (on
+        # PostgreSQL its array parameter and that parameter's comparator refer to each other),
+        # garbage only the cyclic collector frees, which a billing run asks for seldom.
         rows = fetch_rows(
             self._conn,
             batch_reads.locked_accounts(self._conn.dialect.name),
