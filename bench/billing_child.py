@@ -2,15 +2,18 @@
 
 ``python -m bench.billing_child URL AT`` runs ``run_billing`` at instant ``AT`` (ISO 8601) on
 the database at ``URL`` and prints one JSON line: the run's seconds (the import and connection
-set-up left out), invoices issued, failures, statements sent, and the process's peak resident
-memory in KiB (``VmHWM``, see ``_peak_kb``).
+set-up left out), invoices issued, failures, statements sent, the process's peak resident
+memory in KiB (``VmHWM``, see ``_peak_kb``), and the cyclic collector's collections during the
+run (per generation, and their seconds): a run asks for few, and a regression shows here first.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -31,10 +34,13 @@ def main(url: str, at: str) -> None:
         statements[0] += 1
 
     event.listen(rt.engine, "before_cursor_execute", count)
+    collections = _Collections()
     summary: list[BillingRunSummary] = []
+    gc.callbacks.append(collections.note)
     try:
         seconds = timed(lambda: summary.append(run_billing(rt)))
     finally:
+        gc.callbacks.remove(collections.note)
         rt.dispose()
     report = {
         "seconds": seconds,
@@ -42,8 +48,26 @@ def main(url: str, at: str) -> None:
         "failures": [f"{f.subscription_id}: {f.code}" for f in summary[0].failures[:5]],
         "statements": statements[0],
         "maxrss_kb": _peak_kb(),
+        "gc_collections": collections.counts,
+        "gc_seconds": collections.seconds,
     }
     print(json.dumps(report))
+
+
+class _Collections:
+    """The collections ``gc.callbacks`` reports, per generation, and the time they took."""
+
+    def __init__(self) -> None:
+        self.counts = [0, 0, 0]
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def note(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        self.counts[info["generation"]] += 1
+        self.seconds += time.perf_counter() - self._started
 
 
 def _peak_kb() -> int:

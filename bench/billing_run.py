@@ -96,6 +96,12 @@ def engine_run(db: Db, at: datetime, n: int) -> dict[str, Any]:
     return report
 
 
+def median_report(reports: list[dict[str, Any]], key: str) -> Any:
+    """``key`` of the report whose run took the median time."""
+    ordered = sorted(reports, key=lambda r: float(r["seconds"]))
+    return ordered[len(ordered) // 2][key]
+
+
 def check_renewals(raw: Raw, reference: str, n: int) -> Any:
     """``SystemExit`` unless the last run renewed every subscription once, each invoice like the
     service-made subscription's (same total, same lines); the start of the period those invoices
@@ -177,6 +183,10 @@ def _measure(name: str, db: Db, n: int, sizes: Sizes) -> Result:
         "audit_log, webhook_outbox",
         "statements_per_subscription": round(median([r["statements"] for r in reports]) / n, 2),
         "peak_kb": max(r["maxrss_kb"] for r in reports),
+        # The cyclic collector during the engine's runs (the median run's): young, middle and
+        # full collections, and their share of the run's time.
+        "gc_collections": median_report(reports, "gc_collections"),
+        "gc_share": round(median([r["gc_seconds"] / r["seconds"] for r in reports]), 4),
         # The invoices and lines alone, as the earlier runs measured the baseline.
         "invoice_rows": per_sub["invoice_rows"],
         "invoice_rows_ratio": ratio(per_sub["invoice_rows"], per_sub["engine"]),

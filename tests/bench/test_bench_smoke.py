@@ -122,6 +122,11 @@ def test_quick_postgres_and_billing_cases_measure_both_sides(tmp_path: Path) -> 
     assert postgres["baseline_kind"] == "copy"
     assert postgres["executemany_ratio"] == postgres["executemany"] / postgres["engine"]
     assert by_name["billing_run_sqlite"]["baseline_kind"] == "executemany"
+    for name in ("billing_run_sqlite", "billing_run_postgres"):
+        collected = by_name[name]
+        assert len(collected["gc_collections"]) == 3
+        assert all(isinstance(n, int) and n >= 0 for n in collected["gc_collections"])
+        assert 0 <= collected["gc_share"] < 1
 
 
 @pytest.mark.postgres
