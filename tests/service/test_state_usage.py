@@ -6,55 +6,12 @@ from __future__ import annotations
 
 from copy import copy
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from seatledger.domain.billing import SeatBilling
-from seatledger.domain.periods import Period
-from seatledger.domain.policy import Policy, policy_from_mapping
-from seatledger.domain.seats import Member, MemberStatus, RoleGrant, Roster, SeatUsage, seat_usage
+from state_builders import START, a_state, member, policy
+
+from seatledger.domain.seats import Member, MemberStatus, RoleGrant, SeatUsage, seat_usage
 from seatledger.service.state import SubscriptionState
-
-START = datetime(2026, 4, 1, tzinfo=UTC)
-
-
-def policy(**keys: Any) -> Policy:
-    base: dict[str, Any] = {
-        "billable_roles": ["owner", "member"],
-        "free_roles": ["viewer"],
-        "currency": "USD",
-        "interval": "month",
-        "seat_price": "10.00",
-        "addons": {"pack": {"price": "30.00", "seats": 5}},
-    }
-    return policy_from_mapping(base | keys)
-
-
-def member(email: str, role: str = "member", expires_at: datetime | None = None) -> Member:
-    return Member(
-        email, "main", MemberStatus.ACTIVE, frozenset({RoleGrant(role, None, expires_at)})
-    )
-
-
-def a_state() -> SubscriptionState:
-    roster = Roster(
-        (member("ana@x.test", "owner"), member("bob@x.test", expires_at=START + timedelta(days=3)))
-    )
-    return SubscriptionState(
-        account_id="acc_1",
-        subscription_id="sub_1",
-        policy=policy(count_pending_invites=False),
-        preset=None,
-        anchor_at=START,
-        billing=SeatBilling(
-            period=Period(START, datetime(2026, 5, 1, tzinfo=UTC)),
-            seats_total=3,
-            seats_at_renewal=3,
-            seats_paid=3,
-        ),
-        roster=roster,
-        workspaces=("main",),
-    )
 
 
 def fresh(state: SubscriptionState, at: datetime) -> SeatUsage:
@@ -107,3 +64,15 @@ def test_a_copy_shares_the_fields_and_keeps_them_when_the_state_moves_on() -> No
     assert before.roster.find("cy@x.test", "main") is None
     assert before.billing.seats_total == 3
     assert before.usage(START).used == 2 and state.usage(START).used == 3
+
+
+def test_a_copy_taken_before_the_first_question_shares_the_answer_until_one_moves_on() -> None:
+    state = a_state()
+    before = copy(state)
+    counted = state.usage(START)
+    assert before.usage(START) is counted
+    state.billing = replace(state.billing, seats_total=7)
+    assert state.usage(START).total == 7
+    assert before.usage(START).total == 3
+    assert before.usage(START) == fresh(before, START)
+    assert state.usage(START) == fresh(state, START)

@@ -473,15 +473,18 @@ def snapshot(state: SubscriptionState, at: datetime) -> dict[str, Any]:
     }
 
 
-def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> None:
+def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> bool:
     """Run, in time order, every renewal and role expiry that falls due up to ``until`` (inclusive).
+    False when nothing was due (``state`` and ``effects`` are left as they were).
 
     Each is audited at its own instant, by ``CLOCK_ACTOR``: roles and money change here as much
     as in any use case."""
+    ran = False
     while state.status is SubscriptionStatus.ACTIVE:
         due = next_due(state)
         if due is None or due > until:
-            return
+            return ran
+        ran = True
         expiring = sorted(
             {
                 m.email
@@ -525,6 +528,7 @@ def advance(state: SubscriptionState, effects: Effects, *, until: datetime) -> N
                 else "end_subscription"
             )
             _audit_time(state, effects, due, action, state.subscription_id, before)
+    return ran
 
 
 def _audit_time(

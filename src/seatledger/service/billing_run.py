@@ -31,7 +31,7 @@ from datetime import datetime
 from seatledger.domain.errors import InvalidInput, SeatLedgerError
 from seatledger.domain.money import Money
 from seatledger.domain.periods import require_utc
-from seatledger.service.billing_engine import advance, next_due
+from seatledger.service.billing_engine import advance
 from seatledger.service.collector import fewer_collections
 from seatledger.service.context import Services
 from seatledger.service.gateway import load_state_by_id, save_state
@@ -266,12 +266,10 @@ def _bill(
     # gateway, one subscription at a time, in account order (the batch's accounts are locked).
     for sub in renewed.left:
         state = load_state_by_id(uow, sub.account_id, sub.id)
-        due = next_due(state)
-        if due is None or due > until:
-            continue  # billed by another worker since it was found due
         effects = Effects()
         try:
-            advance(state, effects, until=until)
+            if not advance(state, effects, until=until):
+                continue  # billed by another worker since it was found due
         except SeatLedgerError as exc:
             # Nothing is written yet for this one: record it and bill the rest of the batch.
             failed[(sub.account_id, sub.id)] = _failure(sub, exc)

@@ -26,7 +26,7 @@ from seatledger.domain.errors import SeatLedgerError
 from seatledger.domain.fair_policy import BillingBasis
 from seatledger.domain.money import Money
 from seatledger.domain.seats import Roster
-from seatledger.service.billing_engine import advance, month_end_due, next_due
+from seatledger.service.billing_engine import advance, month_end_due
 from seatledger.service.gateway import invoice_issued, invoice_view
 from seatledger.service.ports import (
     AuditRecord,
@@ -89,12 +89,10 @@ def renew_batch(
         stored = parts[(sub.account_id, sub.id)]
         balance_key = (sub.account_id, sub.policy.currency)
         state = _state(sub, stored, balances[balance_key])
-        due = next_due(state)
-        if due is None or due > until:
-            continue
         roster_before, effects = state.roster, Effects()
         try:
-            advance(state, effects, until=until)
+            if not advance(state, effects, until=until):
+                continue  # not due any more
         except SeatLedgerError as exc:
             outcome.failed[(sub.account_id, sub.id)] = exc
             continue

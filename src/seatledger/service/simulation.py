@@ -380,7 +380,10 @@ def _advance_all(
 
 
 def _advancing(until: datetime) -> Callable[[SubscriptionState, Effects], None]:
-    return lambda state, effects: advance(state, effects, until=until)
+    def run(state: SubscriptionState, effects: Effects) -> None:
+        advance(state, effects, until=until)
+
+    return run
 
 
 def _holders(count: int, policy: Policy, workspace: str) -> Roster:

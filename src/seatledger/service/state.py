@@ -52,6 +52,19 @@ class StoredRows:
     pending: tuple[PendingLine, ...] | None = None
 
 
+class _UsageMemo:
+    """The last answer of ``SubscriptionState.usage`` and what it was asked of: the roster and
+    the policy by identity (both are immutable), the capacity and the instant, which together
+    decide the answer. A copy of the state shares it (``__copy__`` shares every field): a renewal
+    copies the state for the figures before it, and those are counted once, by whichever of the
+    two asks first, when nothing they count moved in between."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self) -> None:
+        self.kept: tuple[Roster, Policy, int, datetime, SeatUsage] | None = None
+
+
 @dataclass
 class SubscriptionState:
     """One subscription, loaded under its row lock; mutated by the engine, saved by the store."""
@@ -82,12 +95,8 @@ class SubscriptionState:
     activity: ActivityBook = field(default_factory=ActivityBook)
     # The rows as loaded, None for a state not read from the store (a new subscription).
     stored: StoredRows | None = field(default=None, repr=False, compare=False)
-    # The last answer of ``usage`` and what it was asked of (the roster and policy by identity:
-    # both are immutable), so the figures before and after a change, and its ledger entry, count
-    # the seats once where nothing moved in between.
-    _usage: tuple[Roster, Policy, int, datetime, SeatUsage] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    # The last answer of ``usage`` (see ``_UsageMemo``).
+    _usage: _UsageMemo = field(default_factory=_UsageMemo, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.balance is None:
@@ -116,7 +125,8 @@ class SubscriptionState:
 
     def usage(self, at: datetime) -> SeatUsage:
         roster, policy, capacity = self.roster, self.policy, self.capacity
-        kept = self._usage
+        memo = self._usage
+        kept = memo.kept
         if (
             kept is not None
             and kept[0] is roster
@@ -126,7 +136,7 @@ class SubscriptionState:
         ):
             return kept[4]
         usage = seat_usage(roster, policy, capacity, at)
-        self._usage = (roster, policy, capacity, at, usage)
+        memo.kept = (roster, policy, capacity, at, usage)
         return usage
 
 
