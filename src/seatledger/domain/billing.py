@@ -389,14 +389,16 @@ def settle_invoice(lines: Sequence[InvoiceLine], balance: Money) -> InvoiceSettl
         moved, created = -used, zero
         description = "Credit applied from your balance"
     settled = tuple(lines)
+    total = net
     if not moved.is_zero:
         span = Period(
             min(line.period.start for line in lines), max(line.period.end for line in lines)
         )
         settled += (InvoiceLine(LineKind.CREDIT_APPLIED, description, 1, moved, moved, span),)
+        total = net + moved  # the sum of ``settled``: the lines, then the credit line
     return InvoiceSettlement(
         lines=settled,
-        total=lines_total(settled, currency),
+        total=total,
         balance_after=balance - used + created,
         credit_used=used,
         credit_created=created,

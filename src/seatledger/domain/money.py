@@ -106,11 +106,13 @@ class Money:
     currency: str
 
     def __post_init__(self) -> None:
-        if not isinstance(self.amount, Decimal):
-            raise TypeError(f"Money needs a Decimal amount, got {type(self.amount).__name__}")
-        if not self.amount.is_finite():
-            raise InvalidInput("amount", f"must be a finite number, got {self.amount}")
-        minor_unit(self.currency)
+        amount = self.amount
+        if not isinstance(amount, Decimal):
+            raise TypeError(f"Money needs a Decimal amount, got {type(amount).__name__}")
+        if not amount.is_finite():
+            raise InvalidInput("amount", f"must be a finite number, got {amount}")
+        if self.currency not in MINOR_UNITS:
+            minor_unit(self.currency)  # refuses it, naming the field
 
     @classmethod
     def of(cls, amount: str | int | Decimal, currency: str) -> Self:
