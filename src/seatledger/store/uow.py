@@ -121,9 +121,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._open.current = self._open.current, None
-        self._after_commit.clear()
-        self._ahead.clear()
-        self.subscriptions.release_locks()
+        self._forget_transaction()
         if connection is None:
             return
         try:
@@ -132,6 +130,13 @@ class SqlUnitOfWork:
         finally:
             stop_deferring(connection)
             connection.close()
+
+    def _forget_transaction(self) -> None:
+        """The block ended: what waited for its commit, the rows read ahead in it and the row
+        locks it held are gone with it."""
+        self._after_commit.clear()
+        self._ahead.clear()
+        self.subscriptions.release_locks()
 
     def _start(self, connection: Connection) -> None:
         """Open this unit's transaction on ``connection``."""
@@ -216,9 +221,7 @@ class JoinedUnitOfWork(SqlUnitOfWork):
     ) -> None:
         savepoint, self._savepoint = self._savepoint, None
         self._open.current = None
-        self._after_commit.clear()
-        self._ahead.clear()
-        self.subscriptions.release_locks()
+        self._forget_transaction()
         if savepoint is not None and savepoint.is_active:
             savepoint.rollback()
 
